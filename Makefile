@@ -1,0 +1,69 @@
+# The two commands: `make run` and `make test`. Everything else supports them.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(PY) -m rasa
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
+MODEL := models/current.tar.gz
+TRAIN_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/jieba -type f 2>/dev/null | sort)
+
+export DATABASE_URL ?= sqlite:///var/app.db
+export RASA_PORT ?= 5005
+export ACTIONS_PORT ?= 5055
+export CONSOLE_PORT ?= 8000
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test install train validate pytest test-stories lock clean
+
+run: $(STAMP) $(MODEL)
+	@mkdir -p var
+	$(PY) -m bot run
+
+test: $(STAMP) $(MODEL) validate pytest test-stories
+	@echo "All checks passed."
+
+install: $(STAMP)
+
+train: $(MODEL)
+
+# A fresh virtual environment with Python 3.10 and exactly the locked packages.
+$(STAMP): requirements.lock scripts/find-python310
+	@python310=$$(scripts/find-python310) || exit 1; \
+	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$python310"; $$python310 -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==23.3.2
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(PY) -m pip check
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# Retrain only when the config, the domain or the training data changed.
+$(MODEL): $(STAMP) $(TRAIN_INPUTS)
+	@mkdir -p var models
+	$(RASA) train --fixed-model-name current --out models
+	@touch $@
+
+# `rasa data validate`, failing on any warning (Rasa does not fail on all of them itself).
+validate: $(STAMP)
+	@mkdir -p results
+	$(RASA) data validate --fail-on-warnings 2>&1 | tee results/validate.log | grep -E "UserWarning|ERROR|WARNING" || true
+	@! grep -qE "UserWarning|ERROR|WARNING " results/validate.log || { echo "rasa data validate reported warnings (results/validate.log)"; exit 1; }
+
+# pytest's exit code 5 means "no tests collected", which is not a failure of the project.
+pytest: $(STAMP) $(MODEL)
+	@mkdir -p var
+	$(PY) -m pytest || { rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests" || exit $$rc; }
+
+test-stories: $(STAMP) $(MODEL)
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core
+
+# Re-resolve requirements.in into the exact lock file.
+lock:
+	$(PY) -m pip install --quiet -r requirements.in
+	$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf models results var/app.db

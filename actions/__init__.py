@@ -1,0 +1,1 @@
+"""Rasa custom actions. Thin: read the tracker, call `bot/`, return events."""

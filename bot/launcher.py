@@ -1,0 +1,122 @@
+"""`python -m bot run`: start Rasa, the action server and the console together.
+
+Each process gets the settings of CONTRACT.md §2 through its environment. Ctrl-C
+(SIGINT) or SIGTERM stops every child; if one child dies, the others are stopped
+too, so a half-running system never pretends to be healthy.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, List
+
+from bot import settings
+
+MODEL_PATH = settings.PROJECT_ROOT / "models" / "current.tar.gz"
+READY_TIMEOUT_SECONDS = 180
+
+
+def child_environment(cfg: settings.Settings) -> Dict[str, str]:
+    """The environment every child process shares: resolved defaults made explicit."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=cfg.database_url,
+        RASA_PORT=str(cfg.rasa_port),
+        ACTIONS_PORT=str(cfg.actions_port),
+        CONSOLE_PORT=str(cfg.console_port),
+        RASA_TOKEN=settings.rasa_token(),
+        SANIC_HOST=cfg.host,
+        PYTHONPATH=str(settings.PROJECT_ROOT),
+        RASA_TELEMETRY_ENABLED="false",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env
+
+
+def commands(cfg: settings.Settings, model: Path = MODEL_PATH) -> Dict[str, List[str]]:
+    python = sys.executable
+    return {
+        "actions": [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(cfg.actions_port)],
+        "rasa": [
+            python, "-m", "rasa", "run",
+            "--enable-api", "--auth-token", settings.rasa_token(),
+            "--interface", cfg.host, "--port", str(cfg.rasa_port),
+            "--model", str(model),
+            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+            "--cors", "*",
+        ],
+    }
+
+
+def _wait_until_ready(url: str, procs: Dict[str, subprocess.Popen]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {proc.returncode} while starting")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(1)
+    raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT_SECONDS} s")
+
+
+def _stop(procs: Dict[str, subprocess.Popen]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run() -> int:
+    if not MODEL_PATH.exists():
+        print(f"No trained model at {MODEL_PATH}; run 'make run' (it trains first).", file=sys.stderr)
+        return 1
+    cfg = settings.load()
+    env = child_environment(cfg)
+    procs: Dict[str, subprocess.Popen] = {}
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for name, argv in commands(cfg).items():
+            procs[name] = subprocess.Popen(argv, cwd=settings.PROJECT_ROOT, env=env)
+        _wait_until_ready(f"{cfg.rasa_url}/", procs)
+        print(
+            "\nThe assistant is running:\n"
+            f"  REST:    curl -s {cfg.rasa_url}/webhooks/rest/webhook "
+            "-d '{\"sender\":\"demo\",\"message\":\"我想退款\"}'\n"
+            f"  Rasa HTTP API: {cfg.rasa_url} (token in RASA_TOKEN or var/rasa_token)\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    print(f"{name} stopped (exit code {proc.returncode}); stopping the rest.", file=sys.stderr)
+                    return proc.returncode or 1
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        _stop(procs)

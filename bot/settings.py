@@ -1,0 +1,79 @@
+"""Runtime settings, read from the environment variables of CONTRACT.md §2."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ValueError(f"{name} must be a port number, got {raw!r}")
+    return int(raw)
+
+
+def database_url() -> str:
+    """The SQLAlchemy URL shared by the bot's tables and Rasa's tracker store.
+
+    Relative SQLite paths are resolved against the project root so that every
+    process (Rasa, action server, console, tests) opens the same file.
+    """
+    url = os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        url = prefix + str(PROJECT_ROOT / url[len(prefix):])
+    return url
+
+
+def rasa_token() -> str:
+    """The token for Rasa's HTTP API: `RASA_TOKEN`, or one generated once into `var/`."""
+    token = os.environ.get("RASA_TOKEN", "").strip()
+    if token:
+        return token
+    path = VAR_DIR / "rasa_token"
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return token
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: Optional[str]
+    host: str
+    rasa_port: int
+    actions_port: int
+    console_port: int
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{self.host}:{self.console_port}"
+
+
+def load() -> Settings:
+    return Settings(
+        database_url=database_url(),
+        redis_url=os.environ.get("REDIS_URL", "").strip() or None,
+        host=os.environ.get("BIND_HOST", "127.0.0.1"),
+        rasa_port=_port("RASA_PORT", 5005),
+        actions_port=_port("ACTIONS_PORT", 5055),
+        console_port=_port("CONSOLE_PORT", 8000),
+    )

@@ -1,0 +1,1 @@
+"""Persistence: the database schema, sessions and Rasa store adapters."""

@@ -1,0 +1,97 @@
+"""Shared fixtures: free ports, and the whole system started as `make run` starts it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "current.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post_json(url: str, payload: object, headers: Dict[str, str] | None = None, timeout: float = 30) -> object:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+class RunningSystem:
+    """The launcher's processes on private ports and a private database."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.rasa_port, self.actions_port, self.console_port = free_port(), free_port(), free_port()
+        self.token = "test-token-" + str(self.rasa_port)
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=f"sqlite:///{tmp / 'system.db'}",
+            RASA_PORT=str(self.rasa_port),
+            ACTIONS_PORT=str(self.actions_port),
+            CONSOLE_PORT=str(self.console_port),
+            RASA_TOKEN=self.token,
+        )
+        self.log = open(tmp / "system.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"launcher exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.rasa_url}/status?token={self.token}", timeout=2) as r:
+                    if json.loads(r.read()).get("model_file"):
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+                pass
+            time.sleep(1)
+        raise RuntimeError("the system did not become ready")
+
+    def say(self, sender: str, message: str) -> list:
+        return post_json(f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": message})
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=60)
+        finally:
+            self.log.close()
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run 'make train' (make test does)")
+    running = RunningSystem(tmp_path_factory.mktemp("system"))
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()

@@ -34,7 +34,7 @@ train: $(MODEL)
 $(STAMP): requirements.lock scripts/find-python310
 	@python310=$$(scripts/find-python310) || exit 1; \
 	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$python310"; $$python310 -m venv $(VENV); fi
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==23.3.2
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip==$$(sed -n "s/^pip==//p" requirements.lock)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
 	$(PY) -m pip check
 	@rm -f $(VENV)/.installed-*
@@ -63,7 +63,7 @@ test-stories: $(STAMP) $(MODEL)
 # Re-resolve requirements.in into the exact lock file.
 lock:
 	$(PY) -m pip install --quiet -r requirements.in
-	$(PY) -m pip freeze --exclude-editable > requirements.lock
+	$(PY) -m pip freeze --all --exclude-editable > requirements.lock
 
 clean:
 	rm -rf models results var/app.db

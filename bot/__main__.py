@@ -11,6 +11,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Patient assistant launcher and admin commands")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start Rasa, the action server and the console")
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the latest revision")
     return parser
 
 
@@ -20,6 +22,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot import launcher
 
         return launcher.run()
+    if args.command == "db":
+        from bot.store import migrate
+
+        migrate.upgrade()
+        return 0
     return 2
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from bot import settings
+from bot.store import migrate
 
 MODEL_PATH = settings.PROJECT_ROOT / "models" / "current.tar.gz"
 READY_TIMEOUT_SECONDS = 180
@@ -86,6 +87,7 @@ def run() -> int:
         print(f"No trained model at {MODEL_PATH}; run 'make run' (it trains first).", file=sys.stderr)
         return 1
     cfg = settings.load()
+    migrate.upgrade(cfg.database_url)
     env = child_environment(cfg)
     procs: Dict[str, subprocess.Popen] = {}
     stopping = False

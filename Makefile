@@ -17,7 +17,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install train validate pytest test-stories lock clean
+.PHONY: run test install train validate pytest test-stories bench lock clean
 
 run: $(STAMP) $(MODEL)
 	@mkdir -p var
@@ -59,6 +59,10 @@ pytest: $(STAMP) $(MODEL)
 
 test-stories: $(STAMP) $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core
+
+# Latency, throughput, memory and training cost; writes bench/results.md (LABEL names the run).
+bench: $(STAMP) $(MODEL)
+	$(PY) bench/run.py --label $(or $(LABEL),current)
 
 # Re-resolve requirements.in into the exact lock file.
 lock:

@@ -13,6 +13,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start Rasa, the action server and the console")
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the latest revision")
+    telegram = commands.add_parser("telegram", help="Telegram channel (TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET)")
+    telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
+    set_webhook = telegram_commands.add_parser("set-webhook", help="tell Telegram where to post updates")
+    set_webhook.add_argument("url", help="public HTTPS URL of /webhooks/telegram/webhook on the Rasa server")
     return parser
 
 
@@ -27,6 +31,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         migrate.upgrade()
         return 0
+    if args.command == "telegram":
+        from bot.channels import telegram
+
+        return telegram.set_webhook_command(args.url)
     return 2
 
 

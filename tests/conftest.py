@@ -12,12 +12,16 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Optional
 
 import pytest
 
+from tests.fake_telegram import FakeTelegram
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
+TELEGRAM_TOKEN = "123:TEST"
+TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
 
 
 def free_port() -> int:
@@ -40,7 +44,7 @@ def post_json(url: str, payload: object, headers: Dict[str, str] | None = None, 
 class RunningSystem:
     """The launcher's processes on private ports and a private database."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, env: Optional[Dict[str, str]] = None) -> None:
         self.rasa_port, self.actions_port, self.console_port = free_port(), free_port(), free_port()
         self.token = "test-token-" + str(self.rasa_port)
         self.env = dict(
@@ -51,6 +55,7 @@ class RunningSystem:
             CONSOLE_PORT=str(self.console_port),
             RASA_TOKEN=self.token,
         )
+        self.env.update(env or {})
         self.log = open(tmp / "system.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
@@ -86,10 +91,23 @@ class RunningSystem:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+def fake_telegram() -> Iterator[FakeTelegram]:
+    """A fake Telegram Bot API on loopback; the `system` fixture's Telegram channel talks to it."""
+    fake = FakeTelegram(TELEGRAM_TOKEN).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory, fake_telegram: FakeTelegram) -> Iterator[RunningSystem]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run 'make train' (make test does)")
-    running = RunningSystem(tmp_path_factory.mktemp("system"))
+    telegram = dict(
+        TELEGRAM_TOKEN=TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET=TELEGRAM_WEBHOOK_SECRET, TELEGRAM_API_BASE=fake_telegram.url
+    )
+    running = RunningSystem(tmp_path_factory.mktemp("system"), env=telegram)
     try:
         running.wait_ready()
         yield running

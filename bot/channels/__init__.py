@@ -1,0 +1,1 @@
+"""The project's own Rasa input channels (registered in credentials.yml by module path)."""

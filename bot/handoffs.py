@@ -1,0 +1,190 @@
+"""Handing a conversation to a person: the queue of handoffs, claiming and releasing them.
+
+A handoff is opened by the bot (actions/handoff.py) and worked by staff in the console.
+Each conversation has at most one open (waiting or active) handoff; asking again reuses it,
+raising its priority if the new reason is more urgent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import List, Optional, Tuple
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.hospital import Hospital
+from bot.store.db import session_scope
+from bot.store.models import Handoff, Staff, utcnow
+
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
+
+# The latest user intent decides why the patient is handed over and how urgently.
+REASON_BY_INTENT = {
+    "report_emergency": ("emergency", "urgent"),
+    "express_anger": ("anger", "high"),
+    "request_human": ("user_request", "normal"),
+    "nlu_fallback": ("fallback", "normal"),
+}
+DEFAULT_REASON = ("user_request", "normal")
+
+
+class HandoffError(Exception):
+    """A handoff operation that cannot be done; the message says why."""
+
+
+class HandoffNotFound(HandoffError):
+    pass
+
+
+class HandoffConflict(HandoffError):
+    """The handoff is not in a state that allows the operation (already claimed, closed, …)."""
+
+
+class NotHolder(HandoffError):
+    """Only the staff member holding the handoff may do this."""
+
+
+def reason_for_intent(intent: Optional[str]) -> Tuple[str, str]:
+    return REASON_BY_INTENT.get(intent or "", DEFAULT_REASON)
+
+
+def _rank():  # type: ignore[no-untyped-def]
+    return case(PRIORITY_RANK, value=Handoff.priority, else_=len(PRIORITY_RANK))
+
+
+def open_handoff(session: Session, conversation_id: str, channel: str, reason: str, priority: str) -> Handoff:
+    """The conversation's open handoff, created or, if the new priority is higher, upgraded."""
+    current = session.scalars(
+        select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status != "closed")
+    ).first()
+    if current is None:
+        current = Handoff(conversation_id=conversation_id, channel=channel, reason=reason, priority=priority)
+        session.add(current)
+    elif PRIORITY_RANK[priority] < PRIORITY_RANK[current.priority]:
+        current.reason, current.priority = reason, priority
+    session.flush()
+    return current
+
+
+def queue_position(session: Session, handoff: Handoff) -> int:
+    """1 for the next conversation staff will take; an active handoff is already being served."""
+    if handoff.status != "waiting":
+        return 1
+    rank = PRIORITY_RANK[handoff.priority]
+    ahead = session.scalar(
+        select(func.count(Handoff.id)).where(
+            Handoff.status == "waiting",
+            Handoff.id != handoff.id,
+            or_(
+                _rank() < rank,
+                (_rank() == rank) & (Handoff.created_at < handoff.created_at),
+                (_rank() == rank) & (Handoff.created_at == handoff.created_at) & (Handoff.id < handoff.id),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What the patient is told after being handed over."""
+
+    handoff_id: int
+    reason: str
+    priority: str
+    position: int
+    staffed: bool
+    text: str
+
+
+def request_handoff(
+    hospital: Hospital,
+    conversation_id: str,
+    channel: str,
+    intent: Optional[str],
+    now: Optional[datetime] = None,
+    database_url: Optional[str] = None,
+) -> Notice:
+    """Queue the conversation for a person and word the honest answer for the patient."""
+    now = now or utcnow()
+    reason, priority = reason_for_intent(intent)
+    for attempt in range(2):
+        try:
+            with session_scope(database_url) as session:
+                handoff = open_handoff(session, conversation_id, channel, reason, priority)
+                position = queue_position(session, handoff)
+                handoff_id, reason, priority = handoff.id, handoff.reason, handoff.priority
+            break
+        except IntegrityError:
+            # Another message of the same conversation opened it at the same moment: reuse that one.
+            if attempt:
+                raise
+    staffed = hospital.is_staffed(now)
+    if staffed:
+        text = hospital.message("queued", position=position, wait_minutes=hospital.expected_wait_minutes(position))
+    else:
+        opens_at = hospital.opens_at_text(hospital.next_opening(now))
+        text = hospital.message("after_hours", position=position, opens_at=opens_at)
+    return Notice(handoff_id, reason, priority, position, staffed, text)
+
+
+def list_handoffs(session: Session, status: Optional[str] = None) -> List[Handoff]:
+    """Urgent first, then oldest."""
+    query = select(Handoff).order_by(_rank(), Handoff.created_at, Handoff.id)
+    if status:
+        query = query.where(Handoff.status == status)
+    return list(session.scalars(query))
+
+
+def get_handoff(session: Session, handoff_id: int) -> Handoff:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise HandoffNotFound(f"没有编号为 {handoff_id} 的转人工会话")
+    return handoff
+
+
+def claim(session: Session, handoff_id: int, staff: Staff) -> Handoff:
+    """Take a waiting handoff. Atomic: of two staff claiming at once exactly one wins."""
+    taken = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == "waiting")
+        .values(status="active", assigned_to=staff.id, claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    handoff = get_handoff(session, handoff_id)
+    session.refresh(handoff)
+    if taken.rowcount != 1:
+        if handoff.status == "active":
+            holder = handoff.staff.display_name if handoff.staff else "其他工作人员"
+            raise HandoffConflict(f"该会话已由 {holder} 接手")
+        raise HandoffConflict("该会话已结束")
+    return handoff
+
+
+def ensure_holder(handoff: Handoff, staff: Staff) -> None:
+    if handoff.status != "active":
+        raise HandoffConflict("请先接手该会话" if handoff.status == "waiting" else "该会话已结束")
+    if handoff.assigned_to != staff.id:
+        raise NotHolder("该会话由其他工作人员处理，只有接手的人可以回复或结束")
+
+
+def close(session: Session, handoff_id: int, staff: Staff) -> Handoff:
+    """Close a handoff held by `staff` (an admin may close any open one)."""
+    handoff = get_handoff(session, handoff_id)
+    if not staff.is_admin:
+        ensure_holder(handoff, staff)
+    elif handoff.status == "closed":
+        raise HandoffConflict("该会话已结束")
+    closed = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == handoff.status, Handoff.status != "closed")
+        .values(status="closed", closed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if closed.rowcount != 1:
+        raise HandoffConflict("该会话已结束")
+    session.refresh(handoff)
+    return handoff

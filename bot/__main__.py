@@ -13,6 +13,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start Rasa, the action server and the console")
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the latest revision")
+    staff = commands.add_parser("staff", help="console accounts")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_commands.add_parser("add", help="create a staff account (password prompted, or $STAFF_PASSWORD)")
+    add.add_argument("username")
+    add.add_argument("--name", help="name shown in the console and to colleagues (default: the username)")
+    add.add_argument("--admin", action="store_true", help="may release any conversation")
     telegram = commands.add_parser("telegram", help="Telegram channel (TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET)")
     telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
     set_webhook = telegram_commands.add_parser("set-webhook", help="tell Telegram where to post updates")
@@ -31,6 +37,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         migrate.upgrade()
         return 0
+    if args.command == "staff":
+        from bot import staff
+
+        return staff.add_command(args.username, args.name, args.admin)
     if args.command == "telegram":
         from bot.channels import telegram
 

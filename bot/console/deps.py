@@ -1,0 +1,48 @@
+"""FastAPI dependencies: configuration, the Rasa client, and the logged-in staff member."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from bot import staff as accounts
+from bot.console.config import ConsoleConfig
+from bot.console.rasa_api import RasaClient
+from bot.store.db import session_scope
+from bot.store.models import Staff
+
+_bearer = HTTPBearer(auto_error=False, description="the access_token from POST /api/login")
+
+
+def get_config(request: Request) -> ConsoleConfig:
+    return request.app.state.config
+
+
+def get_rasa(request: Request) -> RasaClient:
+    return request.app.state.rasa
+
+
+def get_session(config: ConsoleConfig = Depends(get_config)) -> Iterator[Session]:
+    with session_scope(config.database_url) as session:
+        yield session
+
+
+def current_staff(
+    credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer),
+    config: ConsoleConfig = Depends(get_config),
+) -> Staff:
+    """The staff member whose valid bearer token came with the request; 401 otherwise."""
+    staff = None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        with session_scope(config.database_url) as session:
+            staff = accounts.staff_for_token(session, credentials.credentials)
+    if staff is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="请先登录（缺少或已过期的访问令牌）",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return staff

@@ -1,0 +1,71 @@
+"""The console's side of Rasa's HTTP API: staff messages, resuming the bot, transcripts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+from urllib.parse import quote
+
+import httpx
+
+from bot.console.config import ConsoleConfig
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not accept the call; the conversation is unchanged."""
+
+
+class RasaClient:
+    def __init__(self, config: ConsoleConfig, transport: Optional[httpx.BaseTransport] = None) -> None:
+        self._client = httpx.Client(
+            base_url=config.rasa_url,
+            params={"token": config.rasa_token},
+            timeout=config.rasa_timeout_seconds,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa is not reachable: {error}") from error
+        if response.status_code >= 400:
+            raise RasaUnavailable(f"Rasa answered {response.status_code}: {response.text[:300]}")
+        return response.json()
+
+    def _append(self, conversation_id: str, channel: str, events: List[Dict[str, Any]]) -> None:
+        self._request(
+            "POST",
+            f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
+            params={"output_channel": channel, "execute_side_effects": "true"},
+            json=events,
+        )
+
+    def send_staff_message(self, conversation_id: str, channel: str, text: str, username: str) -> None:
+        """A bot utterance from a person, delivered on the patient's own channel."""
+        self._append(conversation_id, channel, [{"event": "bot", "text": text, "metadata": {"staff": username}}])
+
+    def resume(self, conversation_id: str, channel: str, farewell: str) -> None:
+        """Give the conversation back to the bot (ConversationResumed) and tell the patient."""
+        self._append(conversation_id, channel, [{"event": "resume"}, {"event": "bot", "text": farewell}])
+
+    def events(self, conversation_id: str) -> List[Dict[str, Any]]:
+        tracker = self._request("GET", f"/conversations/{quote(conversation_id, safe='')}/tracker")
+        return list(tracker.get("events") or [])
+
+
+def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Patient, bot and staff messages in order; staff messages carry `metadata.staff`."""
+    lines: List[Dict[str, Any]] = []
+    for event in events:
+        kind, text = event.get("event"), event.get("text")
+        if kind not in ("user", "bot") or not text:
+            continue
+        staff = (event.get("metadata") or {}).get("staff") if kind == "bot" else None
+        role = "patient" if kind == "user" else ("staff" if staff else "bot")
+        moment = datetime.fromtimestamp(float(event.get("timestamp") or 0), tz=timezone.utc)
+        lines.append({"role": role, "text": text, "time": moment, "staff": staff})
+    return lines

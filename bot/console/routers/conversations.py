@@ -1,0 +1,22 @@
+"""GET /api/conversations/{conversation_id}: the transcript, from Rasa's tracker."""
+
+from __future__ import annotations
+
+from typing import List
+
+from fastapi import APIRouter, Depends, HTTPException, status
+
+from bot.console.deps import current_staff, get_rasa
+from bot.console.rasa_api import RasaClient, RasaUnavailable, transcript
+from bot.console.schemas import TranscriptLine
+
+router = APIRouter(prefix="/api/conversations", tags=["conversations"], dependencies=[Depends(current_staff)])
+
+
+@router.get("/{conversation_id:path}", response_model=List[TranscriptLine])
+def get_transcript(conversation_id: str, rasa: RasaClient = Depends(get_rasa)) -> List[TranscriptLine]:
+    """Patient, bot and staff messages in order (messages sent while the bot was paused included)."""
+    try:
+        return [TranscriptLine(**line) for line in transcript(rasa.events(conversation_id))]
+    except RasaUnavailable as error:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=f"无法读取对话记录（{error}）") from error

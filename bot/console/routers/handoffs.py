@@ -1,0 +1,115 @@
+"""The queue of handed-over conversations: list, claim, reply, release."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import List, Optional
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from sqlalchemy.orm import Session
+
+from bot import handoffs, hospital
+from bot.console.deps import current_staff, get_rasa, get_session
+from bot.console.rasa_api import RasaClient, RasaUnavailable
+from bot.console.schemas import HandoffOut, HandoffStatus, MessageIn, MessageOut
+from bot.store.models import Handoff, Staff, utcnow
+
+router = APIRouter(prefix="/api/handoffs", tags=["handoffs"], dependencies=[Depends(current_staff)])
+
+
+def handoff_out(handoff: Handoff, now: Optional[datetime] = None) -> HandoffOut:
+    end = handoff.claimed_at or handoff.closed_at or now or utcnow()
+    return HandoffOut(
+        id=handoff.id,
+        conversation_id=handoff.conversation_id,
+        channel=handoff.channel,
+        reason=handoff.reason,
+        priority=handoff.priority,
+        status=handoff.status,
+        created_at=handoff.created_at,
+        claimed_at=handoff.claimed_at,
+        closed_at=handoff.closed_at,
+        assigned_to=handoff.staff.username if handoff.staff else None,
+        assigned_to_name=handoff.staff.display_name if handoff.staff else None,
+        waiting_seconds=max(0, int((end - handoff.created_at).total_seconds())),
+    )
+
+
+def _http_error(error: handoffs.HandoffError) -> HTTPException:
+    if isinstance(error, handoffs.HandoffNotFound):
+        return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error))
+    if isinstance(error, handoffs.NotHolder):
+        return HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error))
+    return HTTPException(status.HTTP_409_CONFLICT, detail=str(error))
+
+
+def _rasa_error(error: RasaUnavailable) -> HTTPException:
+    return HTTPException(status.HTTP_502_BAD_GATEWAY, detail=f"消息未能送达，请稍后重试（{error}）")
+
+
+@router.get("", response_model=List[HandoffOut])
+def list_handoffs(status: Optional[HandoffStatus] = None, session: Session = Depends(get_session)) -> List[HandoffOut]:
+    """Urgent first, then oldest."""
+    now = utcnow()
+    return [handoff_out(h, now) for h in handoffs.list_handoffs(session, status.value if status else None)]
+
+
+@router.get("/{handoff_id}", response_model=HandoffOut)
+def get_handoff(handoff_id: int, session: Session = Depends(get_session)) -> HandoffOut:
+    try:
+        return handoff_out(handoffs.get_handoff(session, handoff_id))
+    except handoffs.HandoffError as error:
+        raise _http_error(error) from error
+
+
+@router.post("/{handoff_id}/claim", response_model=HandoffOut)
+def claim(
+    handoff_id: int, staff: Staff = Depends(current_staff), session: Session = Depends(get_session)
+) -> HandoffOut:
+    """Take the conversation. Of two staff claiming at once exactly one wins; the other gets 409."""
+    try:
+        return handoff_out(handoffs.claim(session, handoff_id, staff))
+    except handoffs.HandoffError as error:
+        raise _http_error(error) from error
+
+
+@router.post("/{handoff_id}/messages", response_model=MessageOut)
+def send_message(
+    handoff_id: int,
+    body: MessageIn,
+    staff: Staff = Depends(current_staff),
+    session: Session = Depends(get_session),
+    rasa: RasaClient = Depends(get_rasa),
+) -> MessageOut:
+    """Deliver a reply to the patient on their own channel; only the holder may reply."""
+    try:
+        handoff = handoffs.get_handoff(session, handoff_id)
+        handoffs.ensure_holder(handoff, staff)
+        rasa.send_staff_message(handoff.conversation_id, handoff.channel, body.text, staff.username)
+    except handoffs.HandoffError as error:
+        raise _http_error(error) from error
+    except RasaUnavailable as error:
+        raise _rasa_error(error) from error
+    return MessageOut(delivered=True, channel=handoff.channel)
+
+
+@router.post("/{handoff_id}/release", response_model=HandoffOut)
+def release(
+    handoff_id: int,
+    staff: Staff = Depends(current_staff),
+    session: Session = Depends(get_session),
+    rasa: RasaClient = Depends(get_rasa),
+) -> HandoffOut:
+    """Close the handoff and give the conversation back to the bot, telling the patient."""
+    try:
+        handoff = handoffs.get_handoff(session, handoff_id)
+        if not staff.is_admin:
+            handoffs.ensure_holder(handoff, staff)
+        elif handoff.status == "closed":
+            raise handoffs.HandoffConflict("该会话已结束")
+        rasa.resume(handoff.conversation_id, handoff.channel, hospital.load().message("released"))
+        return handoff_out(handoffs.close(session, handoff_id, staff))
+    except handoffs.HandoffError as error:
+        raise _http_error(error) from error
+    except RasaUnavailable as error:
+        raise _rasa_error(error) from error

@@ -1,0 +1,74 @@
+"""The patient's tickets: list, one with its history, change status and add notes."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from sqlalchemy.orm import Session
+
+from bot.console import tickets
+from bot.console.deps import current_staff, get_session
+from bot.console.schemas import TicketDetail, TicketEventOut, TicketOut, TicketStatus, TicketUpdate
+from bot.store.models import Staff, Ticket
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"], dependencies=[Depends(current_staff)])
+
+
+def ticket_out(ticket: Ticket) -> TicketOut:
+    return TicketOut(
+        number=ticket.number,
+        conversation_id=ticket.conversation_id,
+        kind=ticket.kind,
+        category=ticket.category,
+        severity=ticket.severity,
+        procedure=ticket.procedure,
+        status=ticket.status,
+        created_at=ticket.created_at,
+    )
+
+
+def ticket_detail(ticket: Ticket) -> TicketDetail:
+    history = [
+        TicketEventOut(time=e.created_at, actor=e.actor, from_status=e.from_status, to_status=e.to_status, note=e.note)
+        for e in ticket.events
+    ]
+    return TicketDetail(
+        **ticket_out(ticket).dict(),
+        channel=ticket.channel,
+        surgery_time=ticket.surgery_time,
+        description=ticket.description,
+        phone=ticket.phone,
+        updated_at=ticket.updated_at,
+        history=history,
+    )
+
+
+@router.get("", response_model=List[TicketOut])
+def list_tickets(
+    conversation_id: Optional[str] = None,
+    status: Optional[TicketStatus] = None,
+    session: Session = Depends(get_session),
+) -> List[TicketOut]:
+    return [ticket_out(t) for t in tickets.list_tickets(session, conversation_id, status.value if status else None)]
+
+
+@router.get("/{number}", response_model=TicketDetail)
+def get_ticket(number: str, session: Session = Depends(get_session)) -> TicketDetail:
+    try:
+        return ticket_detail(tickets.get_ticket(session, number))
+    except tickets.TicketNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+
+
+@router.patch("/{number}", response_model=TicketDetail)
+def update_ticket(
+    number: str, body: TicketUpdate, staff: Staff = Depends(current_staff), session: Session = Depends(get_session)
+) -> TicketDetail:
+    try:
+        ticket = tickets.update_ticket(
+            session, number, staff.username, body.status.value if body.status else None, body.note
+        )
+    except tickets.TicketNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    return ticket_detail(ticket)

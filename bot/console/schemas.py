@@ -1,0 +1,112 @@
+"""Request and response bodies of the staff API (Pydantic v1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import List, Optional
+
+from pydantic import BaseModel, constr, root_validator
+
+MAX_MESSAGE_LENGTH = 4000
+MAX_NOTE_LENGTH = 2000
+
+
+class HandoffStatus(str, Enum):
+    waiting = "waiting"
+    active = "active"
+    closed = "closed"
+
+
+class TicketStatus(str, Enum):
+    open = "open"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class LoginRequest(BaseModel):
+    username: constr(strip_whitespace=True, min_length=1, max_length=64)  # type: ignore[valid-type]
+    password: constr(min_length=1, max_length=256)  # type: ignore[valid-type]
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class StaffOut(BaseModel):
+    username: str
+    display_name: str
+    is_admin: bool
+
+
+class HandoffOut(BaseModel):
+    id: int
+    conversation_id: str
+    channel: str
+    reason: str
+    priority: str
+    status: HandoffStatus
+    created_at: datetime
+    claimed_at: Optional[datetime]
+    closed_at: Optional[datetime]
+    assigned_to: Optional[str]
+    assigned_to_name: Optional[str]
+    waiting_seconds: int
+
+
+class MessageIn(BaseModel):
+    text: constr(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_LENGTH)  # type: ignore[valid-type]
+
+
+class MessageOut(BaseModel):
+    delivered: bool
+    channel: str
+
+
+class TranscriptLine(BaseModel):
+    role: str
+    text: str
+    time: datetime
+    staff: Optional[str]
+
+
+class TicketOut(BaseModel):
+    number: str
+    conversation_id: str
+    kind: str
+    category: str
+    severity: str
+    procedure: Optional[str]
+    status: TicketStatus
+    created_at: datetime
+
+
+class TicketEventOut(BaseModel):
+    time: datetime
+    actor: str
+    from_status: Optional[str]
+    to_status: Optional[str]
+    note: Optional[str]
+
+
+class TicketDetail(TicketOut):
+    channel: Optional[str]
+    surgery_time: Optional[str]
+    description: Optional[str]
+    phone: str
+    updated_at: datetime
+    history: List[TicketEventOut]
+
+
+class TicketUpdate(BaseModel):
+    status: Optional[TicketStatus]
+    note: Optional[constr(strip_whitespace=True, min_length=1, max_length=MAX_NOTE_LENGTH)]  # type: ignore[valid-type]
+
+    @root_validator(skip_on_failure=True)
+    def _something_to_change(cls, values: dict) -> dict:  # noqa: N805 - pydantic validator
+        if values.get("status") is None and values.get("note") is None:
+            raise ValueError("give a new status, a note, or both")
+        return values

@@ -1,0 +1,364 @@
+// The staff console in the browser: login, the live queue, one conversation with its tickets.
+// All text from patients and the API is put into the page with textContent, never as HTML.
+"use strict";
+
+const TOKEN_KEY = "console.token";
+const POLL_MS = 3000;
+
+const PRIORITY = { urgent: "紧急", high: "高", normal: "普通" };
+const REASON = { emergency: "紧急情况", anger: "情绪激动/投诉升级", user_request: "患者要求", fallback: "多次未能理解" };
+const CHANNEL = { socketio: "网页", telegram: "Telegram", rest: "REST" };
+const HANDOFF_STATUS = { waiting: "等待中", active: "处理中", closed: "已结束" };
+const ROLE = { patient: "患者", bot: "机器人", staff: "工作人员" };
+const TICKET_KIND = { refund: "退款", complaint: "投诉", revision: "修复", postop: "术后" };
+const TICKET_CATEGORY = { surgery: "整形", skin: "皮肤", dental: "口腔", other: "其他" };
+const TICKET_SEVERITY = { normal: "普通", major: "重大紧急" };
+const TICKET_STATUS = { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" };
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function label(map, value) {
+  return map[value] || value || "—";
+}
+
+function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} 秒`;
+  if (s < 3600) return `${Math.floor(s / 60)} 分 ${s % 60} 秒`;
+  return `${Math.floor(s / 3600)} 小时 ${Math.floor((s % 3600) / 60)} 分`;
+}
+
+function clock(iso) {
+  return new Date(iso).toLocaleString("zh-CN", { hour12: false });
+}
+
+function notify(message, isError) {
+  const box = document.getElementById("notice");
+  box.textContent = message;
+  box.classList.toggle("error", Boolean(isError));
+  box.hidden = false;
+  clearTimeout(notify.timer);
+  notify.timer = setTimeout(() => { box.hidden = true; }, 5000);
+}
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.status === 401 && path !== "/api/login") {
+    sessionStorage.removeItem(TOKEN_KEY);
+    location.assign("/console/login");
+    throw new ApiError(401, "请重新登录");
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, typeof data.detail === "string" ? data.detail : `请求失败（${response.status}）`);
+  return data;
+}
+
+async function whoAmI() {
+  const me = await api("GET", "/api/me");
+  const who = document.getElementById("who");
+  who.textContent = `${me.display_name}（${me.username}）`;
+  who.hidden = false;
+  const logout = document.getElementById("logout");
+  logout.hidden = false;
+  logout.addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    location.assign("/console/login");
+  });
+  return me;
+}
+
+// Keeps polling `load` every POLL_MS without overlapping calls.
+function poll(load) {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      await load();
+    } catch (error) {
+      if (error.status !== 401) notify(error.message, true);
+    } finally {
+      running = false;
+    }
+  };
+  tick();
+  return setInterval(tick, POLL_MS);
+}
+
+function loginPage() {
+  const form = document.getElementById("login-form");
+  const error = document.getElementById("login-error");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    try {
+      const data = await api("POST", "/api/login", {
+        username: form.username.value,
+        password: form.password.value,
+      });
+      sessionStorage.setItem(TOKEN_KEY, data.access_token);
+      location.assign("/console/");
+    } catch (failure) {
+      error.textContent = failure.message;
+      error.hidden = false;
+    }
+  });
+}
+
+async function queuePage() {
+  await whoAmI();
+  let status = "waiting";
+  const body = document.getElementById("queue-body");
+  const empty = document.getElementById("queue-empty");
+
+  async function claim(handoff) {
+    try {
+      await api("POST", `/api/handoffs/${handoff.id}/claim`);
+      location.assign(`/console/handoffs/${handoff.id}`);
+    } catch (error) {
+      notify(error.message, true);
+      load();
+    }
+  }
+
+  function row(handoff) {
+    const open = el("a", { href: `/console/handoffs/${handoff.id}` }, "查看");
+    const actions = el("td", { class: "actions" }, open);
+    if (handoff.status === "waiting") {
+      actions.prepend(el("button", { type: "button", class: "claim", onclick: () => claim(handoff) }, "接手"), " ");
+    }
+    return el(
+      "tr",
+      { class: `priority-${handoff.priority}`, "data-handoff-id": handoff.id },
+      el("td", {}, el("span", { class: `badge ${handoff.priority}` }, label(PRIORITY, handoff.priority))),
+      el("td", {}, label(REASON, handoff.reason)),
+      el("td", {}, label(CHANNEL, handoff.channel)),
+      el("td", { class: "mono" }, handoff.conversation_id),
+      el("td", { class: "waiting" }, duration(handoff.waiting_seconds)),
+      el("td", {}, label(HANDOFF_STATUS, handoff.status)),
+      el("td", {}, handoff.assigned_to_name || "—"),
+      actions,
+    );
+  }
+
+  async function load() {
+    const handoffs = await api("GET", `/api/handoffs?status=${status}`);
+    body.replaceChildren(...handoffs.map(row));
+    empty.hidden = handoffs.length > 0;
+    document.getElementById("updated-at").textContent = `最后更新：${new Date().toLocaleTimeString("zh-CN", { hour12: false })}`;
+  }
+
+  for (const tab of document.querySelectorAll("#status-tabs button")) {
+    tab.addEventListener("click", () => {
+      status = tab.dataset.status;
+      for (const other of document.querySelectorAll("#status-tabs button")) other.classList.toggle("active", other === tab);
+      load().catch((error) => notify(error.message, true));
+    });
+  }
+  poll(load);
+}
+
+async function conversationPage() {
+  const me = await whoAmI();
+  const handoffId = document.body.dataset.handoffId;
+  const claimButton = document.getElementById("claim-button");
+  const releaseButton = document.getElementById("release-button");
+  const replyForm = document.getElementById("reply-form");
+  const replyText = document.getElementById("reply-text");
+  const replyButton = document.getElementById("reply-button");
+  const transcriptList = document.getElementById("transcript");
+  let handoff = null;
+  let shownLines = -1;
+
+  function showHandoff() {
+    document.getElementById("conversation-id").textContent = handoff.conversation_id;
+    document.getElementById("handoff-priority").replaceChildren(
+      el("span", { class: `badge ${handoff.priority}` }, label(PRIORITY, handoff.priority)),
+    );
+    document.getElementById("handoff-reason").textContent = label(REASON, handoff.reason);
+    document.getElementById("handoff-channel").textContent = label(CHANNEL, handoff.channel);
+    document.getElementById("handoff-status").textContent = label(HANDOFF_STATUS, handoff.status);
+    document.getElementById("handoff-assignee").textContent = handoff.assigned_to_name || "—";
+    document.getElementById("handoff-waiting").textContent = duration(handoff.waiting_seconds);
+    const mine = handoff.status === "active" && handoff.assigned_to === me.username;
+    claimButton.hidden = handoff.status !== "waiting";
+    releaseButton.hidden = !(mine || (me.is_admin && handoff.status !== "closed"));
+    replyText.disabled = replyButton.disabled = !mine;
+    replyText.placeholder = mine ? "输入回复，按“发送”发给患者" : "接手后可在这里回复患者";
+  }
+
+  function showTranscript(lines) {
+    if (lines.length === shownLines) return;
+    shownLines = lines.length;
+    transcriptList.replaceChildren(
+      ...lines.map((line) =>
+        el(
+          "li",
+          { class: `line ${line.role}` },
+          el("span", { class: "who" }, line.role === "staff" && line.staff ? `${ROLE.staff} ${line.staff}` : label(ROLE, line.role)),
+          el("time", { datetime: line.time }, clock(line.time)),
+          el("p", { class: "text" }, line.text),
+        ),
+      ),
+    );
+    transcriptList.scrollTop = transcriptList.scrollHeight;
+  }
+
+  async function load() {
+    handoff = await api("GET", `/api/handoffs/${handoffId}`);
+    showHandoff();
+    showTranscript(await api("GET", `/api/conversations/${encodeURIComponent(handoff.conversation_id)}`));
+  }
+
+  claimButton.addEventListener("click", async () => {
+    try {
+      handoff = await api("POST", `/api/handoffs/${handoffId}/claim`);
+      showHandoff();
+      notify("已接手，现在可以回复患者。");
+    } catch (error) {
+      notify(error.message, true);
+    }
+  });
+
+  releaseButton.addEventListener("click", async () => {
+    if (!confirm("结束人工服务并把对话交还给机器人？")) return;
+    try {
+      handoff = await api("POST", `/api/handoffs/${handoffId}/release`);
+      showHandoff();
+      await load();
+      notify("已结束人工服务，机器人会继续回答患者。");
+    } catch (error) {
+      notify(error.message, true);
+    }
+  });
+
+  replyForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = replyText.value.trim();
+    if (!text) return;
+    replyButton.disabled = true;
+    try {
+      await api("POST", `/api/handoffs/${handoffId}/messages`, { text });
+      replyText.value = "";
+      await load();
+    } catch (error) {
+      notify(error.message, true);
+    } finally {
+      replyButton.disabled = replyText.disabled;
+    }
+  });
+
+  poll(load);
+  await waitFor(() => handoff);
+  await loadTickets(handoff.conversation_id);
+}
+
+function waitFor(condition) {
+  return new Promise((resolve) => {
+    const check = () => (condition() ? resolve() : setTimeout(check, 100));
+    check();
+  });
+}
+
+async function loadTickets(conversationId) {
+  const box = document.getElementById("tickets");
+  const tickets = await api("GET", `/api/tickets?conversation_id=${encodeURIComponent(conversationId)}`);
+  document.getElementById("tickets-empty").hidden = tickets.length > 0;
+  box.replaceChildren(...tickets.map((ticket) => ticketCard(ticket.number)));
+  await Promise.all([...box.children].map((card) => card.refresh()));
+}
+
+function ticketCard(number) {
+  const card = el("article", { class: "ticket", "data-number": number });
+  card.refresh = async () => {
+    const ticket = await api("GET", `/api/tickets/${encodeURIComponent(number)}`);
+    const status = el("select", { name: "status" });
+    for (const [value, text] of Object.entries(TICKET_STATUS)) {
+      const option = el("option", { value }, text);
+      option.selected = value === ticket.status;
+      status.append(option);
+    }
+    const note = el("textarea", { name: "note", rows: "2", maxlength: "2000", placeholder: "添加备注（可选）" });
+    const form = el(
+      "form",
+      { class: "ticket-update" },
+      el("label", {}, "状态 ", status),
+      note,
+      el("button", { type: "submit" }, "保存"),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const change = {};
+      if (status.value !== ticket.status) change.status = status.value;
+      if (note.value.trim()) change.note = note.value.trim();
+      if (!Object.keys(change).length) return notify("没有需要保存的修改。", true);
+      try {
+        await api("PATCH", `/api/tickets/${encodeURIComponent(number)}`, change);
+        notify(`工单 ${number} 已更新。`);
+        await card.refresh();
+      } catch (error) {
+        notify(error.message, true);
+      }
+    });
+    const history = el(
+      "ol",
+      { class: "history" },
+      ...ticket.history.map((entry) =>
+        el(
+          "li",
+          {},
+          el("time", { datetime: entry.time }, clock(entry.time)),
+          ` ${entry.actor}：`,
+          entry.to_status ? `状态 ${label(TICKET_STATUS, entry.from_status)} → ${label(TICKET_STATUS, entry.to_status)}。` : "",
+          entry.note ? `备注：${entry.note}` : "",
+        ),
+      ),
+    );
+    card.replaceChildren(
+      el("h3", {}, `${ticket.number} · ${label(TICKET_KIND, ticket.kind)} · ${label(TICKET_STATUS, ticket.status)}`),
+      el(
+        "p",
+        { class: "meta" },
+        `${label(TICKET_CATEGORY, ticket.category)} · ${label(TICKET_SEVERITY, ticket.severity)} · 项目：${ticket.procedure || "—"} · 手术时间：${ticket.surgery_time || "—"} · 手机：${ticket.phone} · 登记于 ${clock(ticket.created_at)}`,
+      ),
+      el("p", { class: "description" }, ticket.description || ""),
+      el("h4", {}, "处理记录"),
+      ticket.history.length ? history : el("p", { class: "empty" }, "暂无记录。"),
+      form,
+    );
+  };
+  return card;
+}
+
+const PAGES = { login: loginPage, queue: queuePage, conversation: conversationPage };
+
+document.addEventListener("DOMContentLoaded", () => {
+  const page = document.body.dataset.page;
+  if (page !== "login" && !sessionStorage.getItem(TOKEN_KEY)) {
+    location.assign("/console/login");
+    return;
+  }
+  Promise.resolve(PAGES[page]()).catch((error) => {
+    if (error.status !== 401) notify(error.message, true);
+  });
+});

@@ -17,7 +17,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install train validate pytest test-stories bench lock clean
+.PHONY: run test install train validate pytest test-stories browser-deps bench lock clean
 
 run: $(STAMP) $(MODEL)
 	@mkdir -p var
@@ -52,8 +52,24 @@ validate: $(STAMP)
 	$(RASA) data validate --fail-on-warnings 2>&1 | tee results/validate.log | grep -E "UserWarning|ERROR|WARNING" || true
 	@! grep -qE "UserWarning|ERROR|WARNING " results/validate.log || { echo "rasa data validate reported warnings (results/validate.log)"; exit 1; }
 
+# Browser tests drive Debian's Chromium with playwright-core (package-lock.json); no browser is downloaded.
+NODE_MODULES := node_modules/.installed
+CHROMIUM := /usr/bin/chromium
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CHROMIUM):
+	@echo "The browser tests need Debian's chromium: installing it with apt-get (needs root)."
+	@if [ "$$(id -u)" -ne 0 ]; then echo "Not root: run 'sudo apt-get install -y chromium', then make test again." >&2; exit 1; fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+browser-deps: $(NODE_MODULES) $(CHROMIUM)
+
 # pytest's exit code 5 means "no tests collected", which is not a failure of the project.
-pytest: $(STAMP) $(MODEL)
+pytest: $(STAMP) $(MODEL) browser-deps
 	@mkdir -p var
 	$(PY) -m pytest || { rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests" || exit $$rc; }
 

@@ -1,4 +1,4 @@
-"""`python -m bot run`: start Rasa, the action server and the console together.
+"""`python -m bot run`: start Rasa, the action server and the console (uvicorn) together.
 
 Each process gets the settings of CONTRACT.md §2 through its environment. Ctrl-C
 (SIGINT) or SIGTERM stops every child; if one child dies, the others are stopped
@@ -53,6 +53,10 @@ def commands(cfg: settings.Settings, model: Path = MODEL_PATH) -> Dict[str, List
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
             "--cors", "*",
         ],
+        "console": [
+            python, "-m", "uvicorn", "--factory", "bot.console.app:create_app",
+            "--host", cfg.host, "--port", str(cfg.console_port), "--no-access-log",
+        ],
     }
 
 
@@ -102,11 +106,13 @@ def run() -> int:
         for name, argv in commands(cfg).items():
             procs[name] = subprocess.Popen(argv, cwd=settings.PROJECT_ROOT, env=env)
         _wait_until_ready(f"{cfg.rasa_url}/", procs)
+        _wait_until_ready(f"{cfg.console_url}/health", procs)
         print(
             "\nThe assistant is running:\n"
             f"  REST:    curl -s {cfg.rasa_url}/webhooks/rest/webhook "
             "-d '{\"sender\":\"demo\",\"message\":\"我想退款\"}'\n"
             f"  Rasa HTTP API: {cfg.rasa_url} (token in RASA_TOKEN or var/rasa_token)\n"
+            f"  Staff console: {cfg.console_url}/console\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
 TELEGRAM_TOKEN = "123:TEST"
 TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
+STAFF_USER = "console-admin"
+STAFF_PASSWORD = "console-admin-password"
 
 
 def free_port() -> int:
@@ -54,6 +56,8 @@ class RunningSystem:
             ACTIONS_PORT=str(self.actions_port),
             CONSOLE_PORT=str(self.console_port),
             RASA_TOKEN=self.token,
+            STAFF_BOOTSTRAP_USER=STAFF_USER,
+            STAFF_BOOTSTRAP_PASSWORD=STAFF_PASSWORD,
         )
         self.env.update(env or {})
         self.log = open(tmp / "system.log", "w")
@@ -65,6 +69,15 @@ class RunningSystem:
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
+    def staff_headers(self) -> Dict[str, str]:
+        """Authorization for the console API as the bootstrap admin (STAFF_USER)."""
+        token = post_json(f"{self.console_url}/api/login", {"username": STAFF_USER, "password": STAFF_PASSWORD})
+        return {"Authorization": f"Bearer {token['access_token']}"}
+
     def wait_ready(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -72,7 +85,9 @@ class RunningSystem:
                 raise RuntimeError(f"launcher exited with {self.proc.returncode}; see {self.log.name}")
             try:
                 with urllib.request.urlopen(f"{self.rasa_url}/status?token={self.token}", timeout=2) as r:
-                    if json.loads(r.read()).get("model_file"):
+                    rasa_ready = bool(json.loads(r.read()).get("model_file"))
+                with urllib.request.urlopen(f"{self.console_url}/health", timeout=2):
+                    if rasa_ready:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
                 pass

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from bot import staff
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
-from bot.console.routers import auth, conversations, handoffs, pages, tickets
+from bot.console.routers import auth, conversations, handoffs, pages, tickets, widget
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -43,7 +43,7 @@ def create_app(config: Optional[ConsoleConfig] = None, rasa: Optional[RasaClient
     app.state.config = config
     app.state.rasa = rasa or RasaClient(config)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for module in (auth, handoffs, conversations, tickets, pages):
+    for module in (auth, handoffs, conversations, tickets, pages, widget):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC_DIR)), name="console-static")
 

@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 RASA := $(PY) -m rasa
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 MODEL := models/current.tar.gz
+# npm packages (package-lock.json): socket.io-client, served to the patient widget, and playwright-core.
+NODE_MODULES := node_modules/.installed
 TRAIN_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/jieba -type f 2>/dev/null | sort)
 
 export DATABASE_URL ?= sqlite:///var/app.db
@@ -19,7 +21,7 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: run test install train validate pytest test-stories browser-deps bench lock clean
 
-run: $(STAMP) $(MODEL)
+run: $(STAMP) $(MODEL) $(NODE_MODULES)
 	@mkdir -p var
 	$(PY) -m bot run
 
@@ -53,8 +55,8 @@ validate: $(STAMP)
 	@! grep -qE "UserWarning|ERROR|WARNING " results/validate.log || { echo "rasa data validate reported warnings (results/validate.log)"; exit 1; }
 
 # Browser tests drive Debian's Chromium with playwright-core (package-lock.json); no browser is downloaded.
-NODE_MODULES := node_modules/.installed
 CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -66,7 +68,14 @@ $(CHROMIUM):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-browser-deps: $(NODE_MODULES) $(CHROMIUM)
+# Without a Chinese font the widget screenshots in results/ show empty boxes instead of text.
+$(CJK_FONT):
+	@echo "The widget screenshots need a Chinese font: installing fonts-wqy-microhei with apt-get (needs root)."
+	@if [ "$$(id -u)" -ne 0 ]; then echo "Not root: run 'sudo apt-get install -y fonts-wqy-microhei', then make test again." >&2; exit 1; fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei
+
+browser-deps: $(NODE_MODULES) $(CHROMIUM) $(CJK_FONT)
 
 # pytest's exit code 5 means "no tests collected", which is not a failure of the project.
 pytest: $(STAMP) $(MODEL) browser-deps

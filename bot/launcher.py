@@ -74,6 +74,15 @@ def _wait_until_ready(url: str, procs: Dict[str, subprocess.Popen]) -> None:
     raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT_SECONDS} s")
 
 
+def _telegram_line(cfg: settings.Settings) -> str:
+    if not os.environ.get("TELEGRAM_TOKEN", "").strip():
+        return "  Telegram: off (set TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET to enable it)\n"
+    return (
+        f"  Telegram webhook: {cfg.rasa_url}/webhooks/telegram/webhook "
+        "(publish it over HTTPS, then: python -m bot telegram set-webhook https://…/webhooks/telegram/webhook)\n"
+    )
+
+
 def _stop(procs: Dict[str, subprocess.Popen]) -> None:
     for proc in procs.values():
         if proc.poll() is None:
@@ -112,7 +121,9 @@ def run() -> int:
             f"  REST:    curl -s {cfg.rasa_url}/webhooks/rest/webhook "
             "-d '{\"sender\":\"demo\",\"message\":\"我想退款\"}'\n"
             f"  Rasa HTTP API: {cfg.rasa_url} (token in RASA_TOKEN or var/rasa_token)\n"
+            f"  Demo hospital page with the patient chat widget: {cfg.console_url}/\n"
             f"  Staff console: {cfg.console_url}/console\n"
+            f"{_telegram_line(cfg)}"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

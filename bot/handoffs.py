@@ -164,6 +164,16 @@ def claim(session: Session, handoff_id: int, staff: Staff) -> Handoff:
     return handoff
 
 
+def unclaim(session: Session, handoff_id: int, staff: Staff) -> None:
+    """Put a handoff `staff` just claimed back in the queue (the claim could not take effect)."""
+    session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == "active", Handoff.assigned_to == staff.id)
+        .values(status="waiting", assigned_to=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def ensure_holder(handoff: Handoff, staff: Staff) -> None:
     if handoff.status != "active":
         raise HandoffConflict("请先接手该会话" if handoff.status == "waiting" else "该会话已结束")

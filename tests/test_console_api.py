@@ -160,7 +160,8 @@ def test_claim_reply_and_release_reach_the_patient_on_their_channel(client, data
     released = client.post(f"/api/handoffs/{handoff_id}/release", headers=li)
     assert released.json()["status"] == "closed"
 
-    (reply_path, reply_params, reply), (_, release_params, release) = rasa.appended()
+    (_, pause_params, pause), (reply_path, reply_params, reply), (_, release_params, release) = rasa.appended()
+    assert pause == [{"event": "pause"}] and "output_channel" not in pause_params
     assert reply_path == "/conversations/widget-patient/tracker/events"
     assert reply_params == {"token": "secret", "output_channel": "socketio", "execute_side_effects": "true"}
     assert reply == [{"event": "bot", "text": "您好，我是李护士", "metadata": {"staff": "li"}}]
@@ -178,7 +179,7 @@ def test_only_the_holder_may_reply_or_release(client, database, rasa) -> None:
     assert client.post(f"/api/handoffs/{handoff_id}/claim", headers=wang).status_code == 409
     assert client.post(f"/api/handoffs/{handoff_id}/messages", headers=wang, json={"text": "我来"}).status_code == 403
     assert client.post(f"/api/handoffs/{handoff_id}/release", headers=wang).status_code == 403
-    assert rasa.appended() == []
+    assert [events for _, _, events in rasa.appended()] == [[{"event": "pause"}]]
     assert client.post(f"/api/handoffs/{handoff_id}/release", headers=login(client, "boss")).status_code == 200
 
 
@@ -202,7 +203,7 @@ def test_bad_replies_are_refused_with_a_clear_message(client, database, rasa, bo
         response = client.post(f"/api/handoffs/{handoff_id}/messages", headers=li, json=body)
     assert response.status_code == 422
     assert needle in response.json()["detail"]
-    assert rasa.appended() == []
+    assert all(events == [{"event": "pause"}] for _, _, events in rasa.appended())
 
 
 def test_unknown_status_and_unknown_handoff_are_client_errors(client) -> None:
@@ -220,6 +221,17 @@ def test_when_rasa_is_down_the_reply_fails_visibly_and_nothing_changes(client, d
     assert client.post(f"/api/handoffs/{handoff_id}/messages", headers=li, json={"text": "在吗"}).status_code == 502
     assert client.post(f"/api/handoffs/{handoff_id}/release", headers=li).status_code == 502
     assert client.get(f"/api/handoffs/{handoff_id}", headers=li).json()["status"] == "active"
+
+
+def test_a_claim_that_cannot_pause_the_bot_leaves_the_conversation_waiting(client, database, rasa) -> None:
+    handoff_id = add_handoff(database, "p")
+    li = login(client, "li")
+    rasa.down = True
+    response = client.post(f"/api/handoffs/{handoff_id}/claim", headers=li)
+    assert response.status_code == 502 and "暂停" in response.json()["detail"]
+    rasa.down = False
+    assert client.get(f"/api/handoffs/{handoff_id}", headers=li).json()["status"] == "waiting"
+    assert client.post(f"/api/handoffs/{handoff_id}/claim", headers=li).status_code == 200
 
 
 def test_the_transcript_tells_patient_bot_and_staff_apart(client, rasa) -> None:

@@ -44,6 +44,16 @@ class RasaClient:
             json=events,
         )
 
+    def pause(self, conversation_id: str) -> None:
+        """ConversationPaused: the bot stays silent while a person holds the conversation.
+
+        The handoff action already paused it; pausing again on claim also covers a conversation whose
+        Rasa session expired (a new session unpauses) while it waited, e.g. overnight.
+        """
+        self._request(
+            "POST", f"/conversations/{quote(conversation_id, safe='')}/tracker/events", json=[{"event": "pause"}]
+        )
+
     def send_staff_message(self, conversation_id: str, channel: str, text: str, username: str) -> None:
         """A bot utterance from a person, delivered on the patient's own channel."""
         self._append(conversation_id, channel, [{"event": "bot", "text": text, "metadata": {"staff": username}}])

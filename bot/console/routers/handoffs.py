@@ -43,8 +43,8 @@ def _http_error(error: handoffs.HandoffError) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, detail=str(error))
 
 
-def _rasa_error(error: RasaUnavailable) -> HTTPException:
-    return HTTPException(status.HTTP_502_BAD_GATEWAY, detail=f"消息未能送达，请稍后重试（{error}）")
+def _rasa_error(what: str, error: RasaUnavailable) -> HTTPException:
+    return HTTPException(status.HTTP_502_BAD_GATEWAY, detail=f"{what}，请稍后重试（{error}）")
 
 
 @router.get("", response_model=List[HandoffOut])
@@ -64,13 +64,24 @@ def get_handoff(handoff_id: int, session: Session = Depends(get_session)) -> Han
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
 def claim(
-    handoff_id: int, staff: Staff = Depends(current_staff), session: Session = Depends(get_session)
+    handoff_id: int,
+    staff: Staff = Depends(current_staff),
+    session: Session = Depends(get_session),
+    rasa: RasaClient = Depends(get_rasa),
 ) -> HandoffOut:
     """Take the conversation. Of two staff claiming at once exactly one wins; the other gets 409."""
     try:
-        return handoff_out(handoffs.claim(session, handoff_id, staff))
+        handoff = handoffs.claim(session, handoff_id, staff)
+        session.commit()
     except handoffs.HandoffError as error:
         raise _http_error(error) from error
+    try:
+        rasa.pause(handoff.conversation_id)
+    except RasaUnavailable as error:
+        handoffs.unclaim(session, handoff_id, staff)
+        session.commit()
+        raise _rasa_error("未能接手：无法暂停机器人", error) from error
+    return handoff_out(handoff)
 
 
 @router.post("/{handoff_id}/messages", response_model=MessageOut)
@@ -89,7 +100,7 @@ def send_message(
     except handoffs.HandoffError as error:
         raise _http_error(error) from error
     except RasaUnavailable as error:
-        raise _rasa_error(error) from error
+        raise _rasa_error("消息未能送达", error) from error
     return MessageOut(delivered=True, channel=handoff.channel)
 
 
@@ -112,4 +123,4 @@ def release(
     except handoffs.HandoffError as error:
         raise _http_error(error) from error
     except RasaUnavailable as error:
-        raise _rasa_error(error) from error
+        raise _rasa_error("未能交还机器人", error) from error

@@ -56,6 +56,8 @@ def commands(cfg: settings.Settings, model: Path = MODEL_PATH) -> Dict[str, List
         "console": [
             python, "-m", "uvicorn", "--factory", "bot.console.app:create_app",
             "--host", cfg.host, "--port", str(cfg.console_port), "--no-access-log",
+            # The console needs no WebSockets, and uvicorn's support needs a newer websockets than Rasa pins.
+            "--ws", "none",
         ],
     }
 

@@ -13,6 +13,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start Rasa, the action server and the console")
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the latest revision")
+    policy = commands.add_parser("policies", help="the published policies (data/policies/*.yml)")
+    policy.add_argument("action", choices=["load"], help="load: make the database match the files; no restart needed")
     staff = commands.add_parser("staff", help="console accounts")
     staff_commands = staff.add_subparsers(dest="staff_command", required=True)
     add = staff_commands.add_parser("add", help="create a staff account (password prompted, or $STAFF_PASSWORD)")
@@ -36,6 +38,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.store import migrate
 
         migrate.upgrade()
+        return 0
+    if args.command == "policies":
+        from bot import policies
+
+        print(policies.load())
         return 0
     if args.command == "staff":
         from bot import staff

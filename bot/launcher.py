@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List
 
-from bot import settings
+from bot import policies, settings
 from bot.store import migrate
 
 MODEL_PATH = settings.PROJECT_ROOT / "models" / "current.tar.gz"
@@ -103,6 +103,11 @@ def run() -> int:
         return 1
     cfg = settings.load()
     migrate.upgrade(cfg.database_url)
+    try:
+        print(policies.load(cfg.database_url), flush=True)
+    except policies.PolicyFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     env = child_environment(cfg)
     procs: Dict[str, subprocess.Popen] = {}
     stopping = False

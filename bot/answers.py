@@ -1,0 +1,158 @@
+"""What the assistant says, composed from the policy data: one complete answer per question.
+
+Every sentence comes from data/policies/; this module only decides which sections make up
+an answer and in which order, so the same question always gets the same full answer.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+from bot.policies import PROCEDURES_SECTION, PolicySnapshot
+from bot import hospital
+from bot.tickets import TicketView
+
+GENERAL_SECTION = "general"
+REFUND_SECTION = "refund"
+REFUND_PARTS = ("summary", "eligible", "not_eligible", "documents", "steps", "sessions", "deposit", "disputes")
+PROCEDURE_TOPICS = (
+    "info", "recovery", "normal", "asymmetry", "result", "scar", "side_effect", "infection", "revision", "refund",
+)
+REFUND_INTENTS = frozenset({"ask_refund_policy", "request_refund"})
+
+# The sections that answer each question, in order: what is normal and for how long first,
+# then what the hospital does about it (revision, who pays) and when a refund applies.
+TOPICS_BY_INTENT = {
+    "complain_asymmetry": ("asymmetry", "revision", "refund"),
+    "complain_result": ("result", "revision", "refund"),
+    "complain_scar": ("scar", "revision", "refund"),
+    "report_postop_pain": ("normal", "infection"),
+    "report_side_effect": ("side_effect", "infection"),
+    "request_revision": ("revision", "infection", "refund"),
+    "ask_recovery": ("recovery", "normal"),
+    "ask_procedure_info": ("info",),
+}
+POLICY_INTENTS = frozenset(TOPICS_BY_INTENT) | REFUND_INTENTS
+
+# What follows the answer: a request opens a ticket at once, a problem gets the offer of one.
+OPEN_TICKET, OFFER_TICKET, NO_FOLLOWUP = "open_ticket", "offer_ticket", "answer_only"
+FOLLOWUP_BY_INTENT = {
+    "request_refund": OPEN_TICKET,
+    "request_revision": OPEN_TICKET,
+    "ask_refund_policy": OFFER_TICKET,
+    "complain_asymmetry": OFFER_TICKET,
+    "complain_result": OFFER_TICKET,
+    "complain_scar": OFFER_TICKET,
+    "report_postop_pain": OFFER_TICKET,
+    "report_side_effect": OFFER_TICKET,
+}
+
+
+def latest_policy_intent(intents: Sequence[str]) -> Optional[str]:
+    """The question being answered: the latest intent that has a policy answer."""
+    return next((intent for intent in reversed(intents) if intent in POLICY_INTENTS), None)
+
+
+def needs_procedure(intent: Optional[str]) -> bool:
+    return intent in TOPICS_BY_INTENT
+
+
+def followup_for(intent: Optional[str]) -> str:
+    return FOLLOWUP_BY_INTENT.get(intent or "", NO_FOLLOWUP)
+
+
+def topic_text(topic: str, procedure: Optional[str], snapshot: PolicySnapshot) -> Optional[str]:
+    """The procedure's own text for a topic, else the general one."""
+    specific = snapshot.get(f"{PROCEDURES_SECTION}.{procedure}.{topic}") if procedure else None
+    return specific or snapshot.get(f"{GENERAL_SECTION}.{topic}")
+
+
+def has_own_policy(procedure: Optional[str], snapshot: PolicySnapshot) -> bool:
+    """Whether the procedure has texts of its own (the catalog's `other` entry has none)."""
+    return bool(procedure) and any(
+        snapshot.get(f"{PROCEDURES_SECTION}.{procedure}.{topic}") for topic in PROCEDURE_TOPICS
+    )
+
+
+def _join(parts: Sequence[Optional[str]]) -> str:
+    return "\n\n".join(part for part in parts if part)
+
+
+def refund_policy_text(procedure: Optional[str], snapshot: PolicySnapshot) -> str:
+    """The whole refund policy, preceded by what it means for the patient's procedure when known."""
+    own = snapshot.get(f"{PROCEDURES_SECTION}.{procedure}.refund") if procedure else None
+    return _join([own] + [snapshot.get(f"{REFUND_SECTION}.{part}") for part in REFUND_PARTS])
+
+
+def policy_text(intent: str, procedure: Optional[str], snapshot: PolicySnapshot) -> str:
+    """The one complete answer to `intent` for `procedure` (general texts when it is unknown)."""
+    if intent in REFUND_INTENTS:
+        return refund_policy_text(procedure, snapshot)
+    topics = TOPICS_BY_INTENT.get(intent, ())
+    return _join([topic_text(topic, procedure, snapshot) for topic in topics])
+
+
+def kind_label(kind: str, snapshot: PolicySnapshot) -> str:
+    return snapshot.get(f"tickets.kind.{kind}") or kind
+
+
+def status_label(status: str, snapshot: PolicySnapshot) -> str:
+    return snapshot.get(f"tickets.status.{status}") or status
+
+
+def opened_next_step(kind: str, severity: str, snapshot: PolicySnapshot) -> str:
+    """What happens next after a ticket is opened, and by when."""
+    major = snapshot.get("tickets.major") if severity == "major" else None
+    return _join([major, snapshot.get(f"tickets.opened.{kind}")])
+
+
+def status_next_step(status: str, snapshot: PolicySnapshot) -> str:
+    return snapshot.get(f"tickets.next_step.{status}") or ""
+
+
+def major_signs(snapshot: PolicySnapshot) -> List[str]:
+    signs = snapshot.section("tickets.major_signs")
+    return list(signs) if isinstance(signs, list) else []
+
+
+def history_text(ticket: TicketView, snapshot: PolicySnapshot) -> str:
+    """One line per history entry: local time, the status it moved to, and the note."""
+    lines: List[str] = []
+    for entry in ticket.history:
+        parts: Tuple[str, ...] = (hospital.load().local(entry.time).strftime("%Y-%m-%d %H:%M"),)
+        if entry.to_status:
+            parts += (status_label(entry.to_status, snapshot),)
+        if entry.note:
+            parts += (entry.note,)
+        lines.append(" · ".join(parts))
+    return "\n".join(lines)
+
+
+def prompt(key: str, snapshot: PolicySnapshot, **values: object) -> str:
+    """A sentence of `prompts` in data/policies/prompts.yml with its {…} filled in."""
+    template = snapshot.get(f"prompts.{key}")
+    if template is None:
+        raise KeyError(f"prompts.{key} is missing from data/policies (run `python -m bot policies load`)")
+    return template.format(**values)
+
+
+def answer(intent: str, procedure: Optional[str], snapshot: PolicySnapshot) -> str:
+    """The complete answer, headed by the procedure it is about when that has its own policy."""
+    text = policy_text(intent, procedure, snapshot)
+    if not has_own_policy(procedure, snapshot):
+        return text
+    return _join([prompt("answer_heading", snapshot, procedure=procedure), text])
+
+
+def ticket_status_text(ticket: TicketView, snapshot: PolicySnapshot) -> str:
+    """A ticket as its patient sees it: status in words, its history and the next step."""
+    return prompt(
+        "ticket_status",
+        snapshot,
+        number=ticket.number,
+        kind=kind_label(ticket.kind, snapshot),
+        procedure=ticket.procedure or "",
+        status=status_label(ticket.status, snapshot),
+        history=history_text(ticket, snapshot),
+        next_step=status_next_step(ticket.status, snapshot),
+    )

@@ -1,0 +1,91 @@
+"""Mainland mobile numbers: validation for forms, masking for logs and replies."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Optional
+
+MOBILE_LENGTH = 11
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# Separators people type inside a number: spaces (also full-width), hyphens, dots, brackets.
+_SEPARATORS = re.compile(r"[\s\u3000\-\.\(\)（）]")
+_COUNTRY_PREFIX = re.compile(r"^(?:\+|00)?86(?=1\d{10}$)")
+# A mobile number anywhere in free text, not inside a longer run of digits.
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+@dataclass(frozen=True)
+class PhoneCheck:
+    """The outcome of checking what a patient typed as their mobile number.
+
+    `problem` is None for a valid number, else one of `empty`, `not_digits`,
+    `wrong_length` or `wrong_prefix`; `digits` is how many digits were typed.
+    """
+
+    number: Optional[str]
+    problem: Optional[str]
+    digits: int
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def check(text: Optional[str]) -> PhoneCheck:
+    """Validate a mainland mobile number: 11 digits starting with 13–19.
+
+    Full-width digits are read as digits; spaces, hyphens and a +86 / 0086 / 86
+    country prefix are accepted and removed.
+    """
+    raw = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text or "").strip())
+    raw = _COUNTRY_PREFIX.sub("", raw)
+    digits = sum(ch.isdigit() for ch in raw)
+    if not raw:
+        return PhoneCheck(None, "empty", 0)
+    if not raw.isascii() or not raw.isdigit():
+        return PhoneCheck(None, "not_digits", digits)
+    if len(raw) != MOBILE_LENGTH:
+        return PhoneCheck(None, "wrong_length", digits)
+    if not _MOBILE.match(raw):
+        return PhoneCheck(None, "wrong_prefix", digits)
+    return PhoneCheck(raw, None, digits)
+
+
+def mask(number: Optional[str]) -> str:
+    """138****5678 for a mobile number; anything else is hidden completely."""
+    value = (number or "").strip()
+    if len(value) == MOBILE_LENGTH and value.isdigit():
+        return f"{value[:3]}****{value[-4:]}"
+    return "***"
+
+
+def mask_text(text: str) -> str:
+    """Every mobile number inside a free text replaced by its masked form."""
+    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks mobile numbers in every record that passes through a handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_text(message)
+        if masked != message:
+            record.msg = masked
+            record.args = None
+        return True
+
+
+def install_log_masking(logger: Optional[logging.Logger] = None) -> None:
+    """Attach the masking filter to the handlers of `logger` (the root logger by default).
+
+    Filters on handlers see the records of every child logger, which filters on a
+    logger do not. Installing twice is harmless.
+    """
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())

@@ -1,0 +1,280 @@
+"""Tickets: opening them with a daily number, their history, and the patient's view of them.
+
+Ticket numbers are `TK` + the hospital's local date (YYYYMMDD) + a 4-digit sequence that
+restarts every day, e.g. TK202611230042. The next number is the day's highest plus one;
+two processes that pick the same number at the same moment collide on the unique index
+of `tickets.number`, and the loser simply tries again with a fresh read.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import selectinload
+
+from bot import hospital, phone
+from bot.store import db
+from bot.store.models import (
+    TICKET_CATEGORIES,
+    TICKET_KINDS,
+    TICKET_SEVERITIES,
+    TICKET_STATUSES,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+NUMBER_PREFIX = "TK"
+SEQUENCE_DIGITS = 4
+NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}\d{{{SEQUENCE_DIGITS}}}$")
+MAX_ATTEMPTS = 30
+ASSISTANT_ACTOR = "assistant"
+
+# The intent that led to a ticket decides its kind; the latest such intent wins.
+KIND_BY_INTENT = {
+    "request_refund": "refund",
+    "ask_refund_policy": "refund",
+    "complain_asymmetry": "complaint",
+    "complain_result": "complaint",
+    "complain_scar": "complaint",
+    "complain_service": "complaint",
+    "request_revision": "revision",
+    "report_postop_pain": "postop",
+    "report_side_effect": "postop",
+}
+DEFAULT_KIND = "complaint"
+# An agitated patient or a red flag makes a complaint major-urgent (seed 003).
+MAJOR_INTENTS = frozenset({"express_anger", "report_emergency"})
+
+
+class TicketNumberUnavailable(RuntimeError):
+    """No free number could be taken (the day's 9999 are used, or the database kept refusing)."""
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    conversation_id: str
+    channel: Optional[str]
+    kind: str
+    category: str
+    severity: str
+    procedure: Optional[str]
+    surgery_time: Optional[str]
+    description: Optional[str]
+    phone: str
+
+    def __post_init__(self) -> None:
+        for value, allowed, name in (
+            (self.kind, TICKET_KINDS, "kind"),
+            (self.category, TICKET_CATEGORIES, "category"),
+            (self.severity, TICKET_SEVERITIES, "severity"),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        if not phone.check(self.phone).ok:
+            raise ValueError(f"not a mainland mobile number: {phone.mask(self.phone)}")
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    time: datetime
+    actor: str
+    from_status: Optional[str]
+    to_status: Optional[str]
+    note: Optional[str]
+
+
+@dataclass(frozen=True)
+class TicketView:
+    number: str
+    conversation_id: str
+    channel: Optional[str]
+    kind: str
+    category: str
+    severity: str
+    procedure: Optional[str]
+    surgery_time: Optional[str]
+    description: Optional[str]
+    phone: str
+    status: str
+    created_at: datetime
+    history: Tuple[HistoryEntry, ...]
+
+
+def kind_for_intents(intents: Sequence[str]) -> str:
+    """The kind from the latest intent that names one (`request_refund` → `refund`)."""
+    for intent in reversed(intents):
+        if intent in KIND_BY_INTENT:
+            return KIND_BY_INTENT[intent]
+    return DEFAULT_KIND
+
+
+def severity_for(intents: Iterable[str], texts: Iterable[str], major_signs: Iterable[str]) -> str:
+    """`major` for anger or a red flag in the conversation, or an evident surgical problem in the patient's words."""
+    if MAJOR_INTENTS.intersection(intents):
+        return "major"
+    signs = [sign for sign in major_signs if sign]
+    if any(sign in text for text in texts if text for sign in signs):
+        return "major"
+    return "normal"
+
+
+def local_day(moment: Optional[datetime] = None) -> date:
+    """The hospital's calendar day (data/policies/hospital.yml), which ticket numbers carry."""
+    return hospital.load().local(moment or utcnow()).date()
+
+
+def _next_number(session, day: date) -> str:  # type: ignore[no-untyped-def]
+    prefix = f"{NUMBER_PREFIX}{day:%Y%m%d}"
+    highest = session.execute(select(func.max(Ticket.number)).where(Ticket.number.like(f"{prefix}%"))).scalar()
+    sequence = int(highest[len(prefix):]) + 1 if highest else 1
+    if sequence >= 10**SEQUENCE_DIGITS:
+        raise TicketNumberUnavailable(f"all {10**SEQUENCE_DIGITS - 1} ticket numbers of {day} are used")
+    return f"{prefix}{sequence:0{SEQUENCE_DIGITS}d}"
+
+
+def _is_retryable(error: Exception) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    if isinstance(error, IntegrityError):
+        return "number" in text
+    return "locked" in text or "busy" in text
+
+
+def _view(ticket: Ticket) -> TicketView:
+    return TicketView(
+        number=ticket.number,
+        conversation_id=ticket.conversation_id,
+        channel=ticket.channel,
+        kind=ticket.kind,
+        category=ticket.category,
+        severity=ticket.severity,
+        procedure=ticket.procedure,
+        surgery_time=ticket.surgery_time,
+        description=ticket.description,
+        phone=ticket.phone,
+        status=ticket.status,
+        created_at=ticket.created_at,
+        history=tuple(
+            HistoryEntry(e.created_at, e.actor, e.from_status, e.to_status, e.note) for e in ticket.events
+        ),
+    )
+
+
+def open_ticket(new: NewTicket, url: Optional[str] = None, now: Optional[datetime] = None) -> TicketView:
+    """Store a ticket with status `open` and its first history entry; returns it with its number."""
+    moment = now or utcnow()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with db.session_scope(url) as session:
+                ticket = Ticket(
+                    number=_next_number(session, local_day(moment)),
+                    conversation_id=new.conversation_id,
+                    channel=new.channel,
+                    kind=new.kind,
+                    category=new.category,
+                    severity=new.severity,
+                    procedure=new.procedure,
+                    surgery_time=new.surgery_time,
+                    description=new.description,
+                    phone=phone.check(new.phone).number,
+                    status="open",
+                    created_at=moment,
+                    updated_at=moment,
+                )
+                ticket.events.append(TicketEvent(created_at=moment, actor=ASSISTANT_ACTOR, to_status="open"))
+                session.add(ticket)
+                session.flush()
+                view = _view(ticket)
+            log.info(
+                "opened ticket %s kind=%s category=%s severity=%s phone=%s",
+                view.number, view.kind, view.category, view.severity, phone.mask(view.phone),
+            )
+            return view
+        except (IntegrityError, OperationalError) as error:
+            if not _is_retryable(error):
+                raise
+            log.debug("ticket number taken or database busy (attempt %d), retrying", attempt)
+            time.sleep(random.uniform(0.005, 0.05))
+    raise TicketNumberUnavailable(f"no ticket number after {MAX_ATTEMPTS} attempts")
+
+
+def add_event(
+    number: str,
+    actor: str,
+    status: Optional[str] = None,
+    note: Optional[str] = None,
+    url: Optional[str] = None,
+) -> TicketView:
+    """Record a status change and/or a note; the ticket's history shows both to the patient."""
+    if status is not None and status not in TICKET_STATUSES:
+        raise ValueError(f"status must be one of {TICKET_STATUSES}, got {status!r}")
+    if status is None and not (note and note.strip()):
+        raise ValueError("an event needs a new status or a note")
+    with db.session_scope(url) as session:
+        ticket = session.execute(
+            select(Ticket).where(Ticket.number == number).options(selectinload(Ticket.events))
+        ).scalar_one_or_none()
+        if ticket is None:
+            raise LookupError(f"no ticket {number}")
+        moment = utcnow()
+        changed = status is not None and status != ticket.status
+        ticket.events.append(
+            TicketEvent(
+                created_at=moment,
+                actor=actor,
+                from_status=ticket.status if changed else None,
+                to_status=status if changed else None,
+                note=note.strip() if note and note.strip() else None,
+            )
+        )
+        if changed:
+            ticket.status = status
+        ticket.updated_at = moment
+        session.flush()
+        return _view(ticket)
+
+
+def _matches_phone(ticket_phone: str, given: Optional[str]) -> bool:
+    checked = phone.check(given)
+    return checked.ok and checked.number == ticket_phone
+
+
+def find_for_patient(number: Optional[str], given_phone: Optional[str], url: Optional[str] = None) -> Optional[TicketView]:
+    """The ticket, only when the phone on it matches; None alike for a wrong phone and an unknown number."""
+    wanted = (number or "").strip().upper()
+    if not NUMBER_PATTERN.match(wanted):
+        return None
+    with db.session_scope(url) as session:
+        ticket = session.execute(
+            select(Ticket).where(Ticket.number == wanted).options(selectinload(Ticket.events))
+        ).scalar_one_or_none()
+        if ticket is None or not _matches_phone(ticket.phone, given_phone):
+            log.info("ticket lookup %s with phone %s: no match", wanted, phone.mask(given_phone))
+            return None
+        return _view(ticket)
+
+
+def latest_for_phone(given_phone: Optional[str], limit: int = 3, url: Optional[str] = None) -> List[TicketView]:
+    """The phone's most recent tickets, newest first."""
+    checked = phone.check(given_phone)
+    if not checked.ok:
+        return []
+    with db.session_scope(url) as session:
+        rows = session.execute(
+            select(Ticket)
+            .where(Ticket.phone == checked.number)
+            .options(selectinload(Ticket.events))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(limit)
+        ).scalars()
+        return [_view(ticket) for ticket in rows]

@@ -14,6 +14,7 @@ import pytest
 from bot.channels.telegram import UNSUPPORTED_CONTENT_TEXT
 from tests.conftest import TELEGRAM_WEBHOOK_SECRET, RunningSystem, post_json
 from tests.fake_telegram import FakeTelegram
+from tests.test_widget import launcher_output
 
 _ids = itertools.count(int(time.time()))
 
@@ -132,3 +133,8 @@ def test_a_staff_reply_during_handoff_reaches_the_telegram_user(
         [{"event": "bot", "text": staff_text}],
     )
     fake_telegram.wait_for("sendMessage", lambda p: str(p["chat_id"]) == str(chat) and p["text"] == staff_text)
+
+
+def test_make_run_prints_the_telegram_webhook(system: RunningSystem) -> None:
+    webhook = f"Telegram webhook: {system.rasa_url}/webhooks/telegram/webhook"
+    assert webhook in launcher_output(system, webhook)

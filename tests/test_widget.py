@@ -1,13 +1,24 @@
-"""The patient chat widget as the console serves it to hospital pages."""
+"""The patient chat widget: served by the console, used in headless Chromium on a phone-sized screen."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from bot.console.app import create_app
+from tests.conftest import ROOT, RunningSystem
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "results"
 
 
 @pytest.fixture()
@@ -38,3 +49,57 @@ def test_the_widget_and_its_assets_load_from_any_hospital_site(console: TestClie
 def test_the_widget_finds_rasa_on_the_host_the_browser_used(console: TestClient) -> None:
     config = console.get("/widget/config.json", headers={"Host": "hospital.example:8000"}).json()
     assert config == {"socketUrl": "http://hospital.example:5123"}
+
+
+def _browser_tools() -> str:
+    node = shutil.which("node")
+    if not node or not CHROMIUM.exists() or not (ROOT / "node_modules" / "playwright-core").exists():
+        pytest.fail("the widget test needs node, npm packages (npm ci) and /usr/bin/chromium: run `make test`")
+    return node
+
+
+def test_a_patient_chats_on_a_phone_reloads_and_keeps_the_conversation(system: RunningSystem) -> None:
+    """tests/browser/widget.mjs: IME-safe Chinese input, reply, quick replies, reload, network drop."""
+    node = _browser_tools()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    run = subprocess.run(
+        [node, "tests/browser/widget.mjs"],
+        cwd=ROOT,
+        env=dict(
+            os.environ,
+            DEMO_URL=f"{system.console_url}/",
+            RASA_URL=system.rasa_url,
+            RASA_TOKEN=system.token,
+            SCREENSHOTS=str(SCREENSHOTS),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr + run.stdout
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert "退款" in seen["refundReply"]
+    assert seen["reconnectingNotice"] == "网络已断开，重新连接中…"
+    assert (SCREENSHOTS / "widget-phone-chat.png").stat().st_size > 0
+
+    # Before and after the reload and the network drop, Rasa saw one conversation.
+    with urllib.request.urlopen(f"{system.rasa_url}/conversations/{seen['sessionId']}/tracker?token={system.token}") as r:
+        tracker = json.loads(r.read())
+    said = [e.get("text") for e in tracker["events"] if e["event"] == "user"]
+    assert "我想退款" in said and "你们医院的电话是多少" in said
+    assert tracker["latest_input_channel"] == "socketio"
+
+
+def launcher_output(system: RunningSystem, expected: str, timeout: float = 30) -> str:
+    """What `python -m bot run` printed, once it contains `expected` (it prints after both servers answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        printed = Path(system.log.name).read_text(encoding="utf-8", errors="replace")
+        if expected in printed or time.monotonic() > deadline:
+            return printed
+        time.sleep(0.5)
+
+
+def test_make_run_prints_the_demo_page_url(system: RunningSystem) -> None:
+    demo_url = f"{system.console_url}/"
+    assert f"Demo hospital page with the patient chat widget: {demo_url}\n" in launcher_output(system, demo_url)

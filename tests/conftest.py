@@ -94,6 +94,15 @@ class RunningSystem:
             time.sleep(1)
         raise RuntimeError("the system did not become ready")
 
+    def printed(self, expected: str, timeout: float = 30) -> str:
+        """What `python -m bot run` printed, once it contains `expected` (it prints after the servers answer)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            output = Path(self.log.name).read_text(encoding="utf-8", errors="replace")
+            if expected in output or time.monotonic() > deadline:
+                return output
+            time.sleep(0.5)
+
     def say(self, sender: str, message: str) -> list:
         return post_json(f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": message})
 

@@ -14,7 +14,6 @@ import pytest
 from bot.channels.telegram import UNSUPPORTED_CONTENT_TEXT
 from tests.conftest import TELEGRAM_WEBHOOK_SECRET, RunningSystem, post_json
 from tests.fake_telegram import FakeTelegram
-from tests.test_widget import launcher_output
 
 _ids = itertools.count(int(time.time()))
 
@@ -137,4 +136,4 @@ def test_a_staff_reply_during_handoff_reaches_the_telegram_user(
 
 def test_make_run_prints_the_telegram_webhook(system: RunningSystem) -> None:
     webhook = f"Telegram webhook: {system.rasa_url}/webhooks/telegram/webhook"
-    assert webhook in launcher_output(system, webhook)
+    assert webhook in system.printed(webhook)

@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -90,16 +89,6 @@ def test_a_patient_chats_on_a_phone_reloads_and_keeps_the_conversation(system: R
     assert tracker["latest_input_channel"] == "socketio"
 
 
-def launcher_output(system: RunningSystem, expected: str, timeout: float = 30) -> str:
-    """What `python -m bot run` printed, once it contains `expected` (it prints after both servers answer)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        printed = Path(system.log.name).read_text(encoding="utf-8", errors="replace")
-        if expected in printed or time.monotonic() > deadline:
-            return printed
-        time.sleep(0.5)
-
-
 def test_make_run_prints_the_demo_page_url(system: RunningSystem) -> None:
     demo_url = f"{system.console_url}/"
-    assert f"Demo hospital page with the patient chat widget: {demo_url}\n" in launcher_output(system, demo_url)
+    assert f"Demo hospital page with the patient chat widget: {demo_url}\n" in system.printed(demo_url)

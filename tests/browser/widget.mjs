@@ -145,17 +145,20 @@ async function main() {
   assert.equal(await quick.count(), 0, "quick replies disappear once one is chosen");
   seen.thanksReply = (await botReplyAfter(page, beforeThanks, "不客气")).join("\n");
 
-  // A network drop: the widget says it is reconnecting, then carries on.
+  // A network drop: the widget says it is reconnecting, keeps what the patient types, and sends it
+  // once it is back online.
   await context.setOffline(true);
   await page.locator(".hc-notice", { hasText: "重新连接中" }).waitFor({ state: "visible" });
   seen.reconnectingNotice = await page.locator(".hc-notice").textContent();
-  await context.setOffline(false);
-  await page.locator(".hc-root[data-connection=online]").waitFor();
-  assert.ok(await page.locator(".hc-notice").isHidden());
   const beforeAfterDrop = await botMessages(page).count();
   await textarea.fill("你们医院的电话是多少");
   await page.keyboard.press("Enter");
+  await page.locator(".hc-message.hc-user .hc-pending").waitFor({ state: "visible" });
+  await context.setOffline(false);
+  await page.locator(".hc-root[data-connection=online]").waitFor();
+  assert.ok(await page.locator(".hc-notice").isHidden());
   seen.afterReconnectReply = (await botReplyAfter(page, beforeAfterDrop, "400")).join("\n");
+  assert.equal(await page.locator(".hc-pending").count(), 0, "the queued message was sent");
 
   assert.deepEqual(pageErrors, [], "no JavaScript errors on the page");
   seen.sessionId = session;

@@ -25,7 +25,7 @@ run: $(STAMP) $(MODEL) $(NODE_MODULES)
 	@mkdir -p var
 	$(PY) -m bot run
 
-test: $(STAMP) $(MODEL) validate pytest test-stories
+test: $(STAMP) $(MODEL) validate pytest nlu-eval test-stories
 	@echo "All checks passed."
 
 install: $(STAMP)
@@ -84,6 +84,11 @@ pytest: $(STAMP) $(MODEL) browser-deps
 
 test-stories: $(STAMP) $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core
+
+# Intent, emergency and procedure scores on the NLU hold-out split (tests/nlu/holdout.yml);
+# fails under the thresholds of bot/nlu/evaluate.py. Writes results/nlu_holdout.{json,md}.
+nlu-eval: $(STAMP) $(MODEL)
+	$(PY) -m bot.nlu.evaluate --model $(MODEL) --out results
 
 # Latency, throughput, memory and training cost; writes bench/results.md (LABEL names the run).
 bench: $(STAMP) $(MODEL)

@@ -1,0 +1,188 @@
+"""Score the trained model on the NLU hold-out split: `python -m bot.nlu.evaluate`.
+
+Parses every example of tests/nlu/holdout.yml with models/current.tar.gz, writes
+results/nlu_holdout.json and results/nlu_holdout.md, and exits non-zero when
+intent macro-F1 < 0.92, any `report_emergency` example is missed, or procedure
+recall < 0.90.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+import yaml
+
+from bot.nlu import metrics
+from bot.nlu.red_flags import EMERGENCY_INTENT, FALLBACK_INTENT, RED_FLAG_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+MIN_MACRO_F1 = 0.92
+MIN_PROCEDURE_RECALL = 0.90
+SWEEP = [round(0.05 * i, 2) for i in range(0, 17)]
+
+Example = Tuple[str, str, Tuple[str, ...]]
+
+
+def load_holdout(path: Path) -> List[Example]:
+    """(text, intent, canonical procedure values) for every hold-out example."""
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    data = RasaYAMLReader().read(str(path))
+    return [
+        (
+            message.get("text"),
+            message.get("intent"),
+            tuple(e["value"] for e in message.get("entities") or [] if e["entity"] == "procedure"),
+        )
+        for message in data.intent_examples
+    ]
+
+
+def fallback_settings(config_path: Path) -> Dict[str, float]:
+    """The FallbackClassifier's threshold and ambiguity threshold in config.yml."""
+    pipeline = yaml.safe_load(config_path.read_text(encoding="utf-8"))["pipeline"]
+    component = next(c for c in pipeline if c["name"] == "FallbackClassifier")
+    return {"threshold": component["threshold"], "ambiguity_threshold": component["ambiguity_threshold"]}
+
+
+def parse_all(model: Path, texts: Sequence[str]) -> List[Dict[str, Any]]:
+    """Rasa's parse data for each text: the whole NLU pipeline, red-flag net included."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+
+    async def parse() -> List[Dict[str, Any]]:
+        return [await agent.parse_message(text) for text in texts]
+
+    return asyncio.run(parse())
+
+
+def to_prediction(example: Example, parse: Dict[str, Any]) -> metrics.Prediction:
+    text, gold_intent, gold_procedures = example
+    red_flag = parse.get(RED_FLAG_KEY)
+    ranking = tuple(
+        (entry["name"], entry["confidence"])
+        for entry in parse.get("intent_ranking") or []
+        if entry["name"] != FALLBACK_INTENT
+    )
+    if red_flag:
+        ranking = ranking[1:]
+    return metrics.Prediction(
+        text=text,
+        gold_intent=gold_intent,
+        intent=parse["intent"]["name"],
+        gold_procedures=gold_procedures,
+        procedures=tuple(e["value"] for e in parse.get("entities") or [] if e["entity"] == "procedure"),
+        ranking=ranking,
+        forced=bool(red_flag),
+        unaided_intent=red_flag["classifier_intent"] if red_flag else parse["intent"]["name"],
+    )
+
+
+def classifier_only(prediction: metrics.Prediction) -> metrics.Prediction:
+    """The same prediction as if the red-flag net were not there."""
+    return metrics.Prediction(prediction.text, prediction.gold_intent, prediction.unaided_intent)
+
+
+def summarise(predictions: Sequence[metrics.Prediction], fallback: Dict[str, float], seconds: float) -> Dict[str, Any]:
+    result = metrics.report(predictions, EMERGENCY_INTENT)
+    unaided_recall, unaided_missed = metrics.recall_of([classifier_only(p) for p in predictions], EMERGENCY_INTENT)
+    return {
+        "examples": len(predictions),
+        "macro_f1": result.macro_f1,
+        "accuracy": result.accuracy,
+        "emergency_recall": result.emergency_recall,
+        "emergency_missed": result.emergency_missed,
+        "emergency_recall_without_red_flags": unaided_recall,
+        "emergency_missed_without_red_flags": unaided_missed,
+        "forced_by_red_flags": sum(1 for p in predictions if p.forced),
+        "procedure_recall": result.procedure_recall,
+        "procedure_misses": result.procedure_misses,
+        "intents": {name: asdict(score) for name, score in result.intents.items()},
+        "confusions": result.confusions,
+        "errors": result.errors,
+        "fallback": fallback,
+        "threshold_sweep": metrics.threshold_sweep(predictions, SWEEP, fallback["ambiguity_threshold"]),
+        "parse_seconds": round(seconds, 1),
+        "thresholds": {"min_macro_f1": MIN_MACRO_F1, "min_procedure_recall": MIN_PROCEDURE_RECALL},
+        "failures": metrics.failures(result, MIN_MACRO_F1, MIN_PROCEDURE_RECALL),
+    }
+
+
+def markdown(summary: Dict[str, Any]) -> str:
+    lines = [
+        f"Hold-out: {summary['examples']} examples.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| intent macro-F1 | {summary['macro_f1']:.3f} |",
+        f"| intent accuracy | {summary['accuracy']:.3f} |",
+        f"| report_emergency recall | {summary['emergency_recall']:.3f} |",
+        f"| report_emergency recall, classifier alone | {summary['emergency_recall_without_red_flags']:.3f} |",
+        f"| messages forced by the red-flag net | {summary['forced_by_red_flags']} |",
+        f"| procedure recall (canonical value) | {summary['procedure_recall']:.3f} |",
+        "",
+        "| intent | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in summary["intents"].items():
+        lines.append(f"| {name} | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} | {s['support']} |")
+    lines += ["", "| gold intent | predicted | count |", "|---|---|---|"]
+    lines += [f"| {gold} | {predicted} | {n} |" for gold, predicted, n in summary["confusions"]]
+    lines += [
+        "",
+        f"Fallback threshold sweep (ambiguity threshold {summary['fallback']['ambiguity_threshold']}; "
+        f"configured threshold {summary['fallback']['threshold']}):",
+        "",
+        "| threshold | macro-F1 | accuracy | sent to fallback | answered wrongly |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['threshold']:.2f} | {r['macro_f1']:.3f} | {r['accuracy']:.3f} | {r['fallback_rate']:.1%} | {r['wrong_rate']:.1%} |"
+        for r in summary["threshold_sweep"]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
+    parser.add_argument("--holdout", type=Path, default=ROOT / "tests" / "nlu" / "holdout.yml")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
+    parser.add_argument("--out", type=Path, default=ROOT / "results")
+    args = parser.parse_args(argv)
+    if not args.model.exists():
+        print(f"no trained model at {args.model}: run 'make train' first", file=sys.stderr)
+        return 2
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+
+    examples = load_holdout(args.holdout)
+    started = time.monotonic()
+    parses = parse_all(args.model, [text for text, _, _ in examples])
+    predictions = [to_prediction(example, parse) for example, parse in zip(examples, parses)]
+    summary = summarise(predictions, fallback_settings(args.config), time.monotonic() - started)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "nlu_holdout.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    table = markdown(summary)
+    (args.out / "nlu_holdout.md").write_text(table, encoding="utf-8")
+    print(table)
+    for problem in summary["failures"]:
+        print(f"FAIL: {problem}", file=sys.stderr)
+    return 1 if summary["failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from contextlib import AbstractContextManager
+from typing import Callable, Optional
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -25,9 +26,15 @@ def get_rasa(request: Request) -> RasaClient:
     return request.app.state.rasa
 
 
-def get_session(config: ConsoleConfig = Depends(get_config)) -> Iterator[Session]:
-    with session_scope(config.database_url) as session:
-        yield session
+SessionScope = Callable[[], AbstractContextManager[Session]]
+
+
+def get_sessions(config: ConsoleConfig = Depends(get_config)) -> SessionScope:
+    """Opens a session that commits when its block ends, so the answer goes out only after the commit.
+
+    (A yield dependency would commit only after FastAPI 0.100 has sent the response.)
+    """
+    return lambda: session_scope(config.database_url)
 
 
 def current_staff(

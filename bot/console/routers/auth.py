@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from sqlalchemy.orm import Session
 
 from bot import staff as accounts
-from bot.console.deps import current_staff, get_session
+from bot.console.deps import SessionScope, current_staff, get_sessions
 from bot.console.schemas import LoginRequest, StaffOut, TokenResponse
 from bot.store.models import Staff, utcnow
 
@@ -14,11 +13,12 @@ router = APIRouter(prefix="/api", tags=["auth"])
 
 
 @router.post("/login", response_model=TokenResponse)
-def login(body: LoginRequest, session: Session = Depends(get_session)) -> TokenResponse:
-    staff = accounts.authenticate(session, body.username, body.password)
-    if staff is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="用户名或密码错误")
-    token = accounts.issue_token(session, staff)
+def login(body: LoginRequest, sessions: SessionScope = Depends(get_sessions)) -> TokenResponse:
+    with sessions() as session:
+        staff = accounts.authenticate(session, body.username, body.password)
+        if staff is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="用户名或密码错误")
+        token = accounts.issue_token(session, staff)
     return TokenResponse(access_token=token, expires_at=utcnow() + accounts.token_lifetime())
 
 

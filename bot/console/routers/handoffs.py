@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import List, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from sqlalchemy.orm import Session
 
 from bot import handoffs, hospital
-from bot.console.deps import current_staff, get_rasa, get_session
+from bot.console.deps import SessionScope, current_staff, get_rasa, get_sessions
 from bot.console.rasa_api import RasaClient, RasaUnavailable
 from bot.console.schemas import HandoffOut, HandoffStatus, MessageIn, MessageOut
 from bot.store.models import Handoff, Staff, utcnow
@@ -48,16 +47,20 @@ def _rasa_error(what: str, error: RasaUnavailable) -> HTTPException:
 
 
 @router.get("", response_model=List[HandoffOut])
-def list_handoffs(status: Optional[HandoffStatus] = None, session: Session = Depends(get_session)) -> List[HandoffOut]:
+def list_handoffs(
+    status: Optional[HandoffStatus] = None, sessions: SessionScope = Depends(get_sessions)
+) -> List[HandoffOut]:
     """Urgent first, then oldest."""
     now = utcnow()
-    return [handoff_out(h, now) for h in handoffs.list_handoffs(session, status.value if status else None)]
+    with sessions() as session:
+        return [handoff_out(h, now) for h in handoffs.list_handoffs(session, status.value if status else None)]
 
 
 @router.get("/{handoff_id}", response_model=HandoffOut)
-def get_handoff(handoff_id: int, session: Session = Depends(get_session)) -> HandoffOut:
+def get_handoff(handoff_id: int, sessions: SessionScope = Depends(get_sessions)) -> HandoffOut:
     try:
-        return handoff_out(handoffs.get_handoff(session, handoff_id))
+        with sessions() as session:
+            return handoff_out(handoffs.get_handoff(session, handoff_id))
     except handoffs.HandoffError as error:
         raise _http_error(error) from error
 
@@ -66,22 +69,22 @@ def get_handoff(handoff_id: int, session: Session = Depends(get_session)) -> Han
 def claim(
     handoff_id: int,
     staff: Staff = Depends(current_staff),
-    session: Session = Depends(get_session),
+    sessions: SessionScope = Depends(get_sessions),
     rasa: RasaClient = Depends(get_rasa),
 ) -> HandoffOut:
     """Take the conversation. Of two staff claiming at once exactly one wins; the other gets 409."""
     try:
-        handoff = handoffs.claim(session, handoff_id, staff)
-        session.commit()
+        with sessions() as session:
+            claimed = handoff_out(handoffs.claim(session, handoff_id, staff))
     except handoffs.HandoffError as error:
         raise _http_error(error) from error
     try:
-        rasa.pause(handoff.conversation_id)
+        rasa.pause(claimed.conversation_id)
     except RasaUnavailable as error:
-        handoffs.unclaim(session, handoff_id, staff)
-        session.commit()
+        with sessions() as session:
+            handoffs.unclaim(session, handoff_id, staff)
         raise _rasa_error("未能接手：无法暂停机器人", error) from error
-    return handoff_out(handoff)
+    return claimed
 
 
 @router.post("/{handoff_id}/messages", response_model=MessageOut)
@@ -89,13 +92,14 @@ def send_message(
     handoff_id: int,
     body: MessageIn,
     staff: Staff = Depends(current_staff),
-    session: Session = Depends(get_session),
+    sessions: SessionScope = Depends(get_sessions),
     rasa: RasaClient = Depends(get_rasa),
 ) -> MessageOut:
     """Deliver a reply to the patient on their own channel; only the holder may reply."""
     try:
-        handoff = handoffs.get_handoff(session, handoff_id)
-        handoffs.ensure_holder(handoff, staff)
+        with sessions() as session:
+            handoff = handoffs.get_handoff(session, handoff_id)
+            handoffs.ensure_holder(handoff, staff)
         rasa.send_staff_message(handoff.conversation_id, handoff.channel, body.text, staff.username)
     except handoffs.HandoffError as error:
         raise _http_error(error) from error
@@ -108,18 +112,20 @@ def send_message(
 def release(
     handoff_id: int,
     staff: Staff = Depends(current_staff),
-    session: Session = Depends(get_session),
+    sessions: SessionScope = Depends(get_sessions),
     rasa: RasaClient = Depends(get_rasa),
 ) -> HandoffOut:
     """Close the handoff and give the conversation back to the bot, telling the patient."""
     try:
-        handoff = handoffs.get_handoff(session, handoff_id)
-        if not staff.is_admin:
-            handoffs.ensure_holder(handoff, staff)
-        elif handoff.status == "closed":
-            raise handoffs.HandoffConflict("该会话已结束")
+        with sessions() as session:
+            handoff = handoffs.get_handoff(session, handoff_id)
+            if not staff.is_admin:
+                handoffs.ensure_holder(handoff, staff)
+            elif handoff.status == "closed":
+                raise handoffs.HandoffConflict("该会话已结束")
         rasa.resume(handoff.conversation_id, handoff.channel, hospital.load().message("released"))
-        return handoff_out(handoffs.close(session, handoff_id, staff))
+        with sessions() as session:
+            return handoff_out(handoffs.close(session, handoff_id, staff))
     except handoffs.HandoffError as error:
         raise _http_error(error) from error
     except RasaUnavailable as error:

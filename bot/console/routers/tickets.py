@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import List, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from sqlalchemy.orm import Session
 
 from bot.console import tickets
-from bot.console.deps import current_staff, get_session
+from bot.console.deps import SessionScope, current_staff, get_sessions
 from bot.console.schemas import TicketDetail, TicketEventOut, TicketOut, TicketStatus, TicketUpdate
 from bot.store.models import Staff, Ticket
 
@@ -48,27 +47,33 @@ def ticket_detail(ticket: Ticket) -> TicketDetail:
 def list_tickets(
     conversation_id: Optional[str] = None,
     status: Optional[TicketStatus] = None,
-    session: Session = Depends(get_session),
+    sessions: SessionScope = Depends(get_sessions),
 ) -> List[TicketOut]:
-    return [ticket_out(t) for t in tickets.list_tickets(session, conversation_id, status.value if status else None)]
+    with sessions() as session:
+        return [ticket_out(t) for t in tickets.list_tickets(session, conversation_id, status.value if status else None)]
 
 
 @router.get("/{number}", response_model=TicketDetail)
-def get_ticket(number: str, session: Session = Depends(get_session)) -> TicketDetail:
+def get_ticket(number: str, sessions: SessionScope = Depends(get_sessions)) -> TicketDetail:
     try:
-        return ticket_detail(tickets.get_ticket(session, number))
+        with sessions() as session:
+            return ticket_detail(tickets.get_ticket(session, number))
     except tickets.TicketNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
 
 
 @router.patch("/{number}", response_model=TicketDetail)
 def update_ticket(
-    number: str, body: TicketUpdate, staff: Staff = Depends(current_staff), session: Session = Depends(get_session)
+    number: str,
+    body: TicketUpdate,
+    staff: Staff = Depends(current_staff),
+    sessions: SessionScope = Depends(get_sessions),
 ) -> TicketDetail:
     try:
-        ticket = tickets.update_ticket(
-            session, number, staff.username, body.status.value if body.status else None, body.note
-        )
+        with sessions() as session:
+            ticket = tickets.update_ticket(
+                session, number, staff.username, body.status.value if body.status else None, body.note
+            )
+            return ticket_detail(ticket)
     except tickets.TicketNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
-    return ticket_detail(ticket)

@@ -10,6 +10,7 @@ from typing import Callable, Dict, Iterator, List
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from bot import staff as accounts
 from bot.console.app import create_app
@@ -124,11 +125,18 @@ def test_an_expired_token_is_refused(client, database) -> None:
     assert response.status_code == 401
 
 
+def test_after_logout_the_token_no_longer_works(client) -> None:
+    li = login(client, "li")
+    assert client.get("/api/me", headers=li).json()["display_name"] == "李护士"
+    assert client.post("/api/logout", headers=li).status_code == 204
+    assert client.get("/api/me", headers=li).status_code == 401
+
+
 def test_tokens_and_passwords_are_stored_hashed(client, database) -> None:
     token = login(client, "li")["Authorization"].split()[1]
     with session_scope(database) as session:
         stored = session.execute(
-            __import__("sqlalchemy").text("SELECT s.password_hash, t.token_hash FROM staff s JOIN staff_tokens t ON t.staff_id = s.id")
+            text("SELECT s.password_hash, t.token_hash FROM staff s JOIN staff_tokens t ON t.staff_id = s.id")
         ).all()
     assert stored and all(PASSWORD not in row[0] and token != row[1] for row in stored)
     assert stored[0][0].startswith("$argon2")

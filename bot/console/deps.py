@@ -15,7 +15,7 @@ from bot.console.rasa_api import RasaClient
 from bot.store.db import session_scope
 from bot.store.models import Staff
 
-_bearer = HTTPBearer(auto_error=False, description="the access_token from POST /api/login")
+bearer = HTTPBearer(auto_error=False, description="the access_token from POST /api/login")
 
 
 def get_config(request: Request) -> ConsoleConfig:
@@ -38,7 +38,7 @@ def get_sessions(config: ConsoleConfig = Depends(get_config)) -> SessionScope:
 
 
 def current_staff(
-    credentials: Optional[HTTPAuthorizationCredentials] = Depends(_bearer),
+    credentials: Optional[HTTPAuthorizationCredentials] = Depends(bearer),
     config: ConsoleConfig = Depends(get_config),
 ) -> Staff:
     """The staff member whose valid bearer token came with the request; 401 otherwise."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi.security import HTTPAuthorizationCredentials
 
 from bot import staff as accounts
-from bot.console.deps import SessionScope, current_staff, get_sessions
+from bot.console.deps import SessionScope, bearer, current_staff, get_sessions
 from bot.console.schemas import LoginRequest, StaffOut, TokenResponse
 from bot.store.models import Staff, utcnow
 
@@ -25,3 +26,13 @@ def login(body: LoginRequest, sessions: SessionScope = Depends(get_sessions)) ->
 @router.get("/me", response_model=StaffOut)
 def me(staff: Staff = Depends(current_staff)) -> StaffOut:
     return StaffOut(username=staff.username, display_name=staff.display_name, is_admin=staff.is_admin)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, dependencies=[Depends(current_staff)])
+def logout(
+    credentials: HTTPAuthorizationCredentials = Depends(bearer), sessions: SessionScope = Depends(get_sessions)
+) -> Response:
+    """End this login: the token stops working at once."""
+    with sessions() as session:
+        accounts.revoke_token(session, credentials.credentials)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -68,7 +68,7 @@ async function api(method, path, body) {
     location.assign("/console/login");
     throw new ApiError(401, "请重新登录");
   }
-  const data = await response.json().catch(() => ({}));
+  const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(response.status, typeof data.detail === "string" ? data.detail : `请求失败（${response.status}）`);
   return data;
 }
@@ -80,7 +80,8 @@ async function whoAmI() {
   who.hidden = false;
   const logout = document.getElementById("logout");
   logout.hidden = false;
-  logout.addEventListener("click", () => {
+  logout.addEventListener("click", async () => {
+    await api("POST", "/api/logout").catch(() => {});
     sessionStorage.removeItem(TOKEN_KEY);
     location.assign("/console/login");
   });

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import List, Optional, Tuple
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, column, func, inspect, or_, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,12 @@ REASON_BY_INTENT = {
     "nlu_fallback": ("fallback", "normal"),
 }
 DEFAULT_REASON = ("user_request", "normal")
+RED_FLAG_INTENT = "report_emergency"
+
+# Rasa's SQL tracker store table (rasa.core.tracker_store.SQLTrackerStore), in the same database.
+RASA_EVENTS = table(
+    "events", column("sender_id"), column("type_name"), column("intent_name"), column("timestamp")
+)
 
 
 class HandoffError(Exception):
@@ -129,6 +135,40 @@ def request_handoff(
         opens_at = hospital.opens_at_text(hospital.next_opening(now))
         text = hospital.message("after_hours", position=position, opens_at=opens_at)
     return Notice(handoff_id, reason, priority, position, staffed, text)
+
+
+def escalate_red_flags(session: Session) -> List[int]:
+    """Make a handoff urgent when the patient reported a red flag after it was opened.
+
+    A paused conversation runs no actions, so the bot cannot react to what the patient writes while
+    waiting; Rasa still classifies and stores every message. Returns the ids of escalated handoffs.
+    """
+    if not inspect(session.connection()).has_table("events"):
+        return []
+    candidates = list(
+        session.scalars(select(Handoff).where(Handoff.status != "closed", Handoff.priority != "urgent"))
+    )
+    if not candidates:
+        return []
+    latest = dict(
+        session.execute(
+            select(RASA_EVENTS.c.sender_id, func.max(RASA_EVENTS.c.timestamp))
+            .where(
+                RASA_EVENTS.c.type_name == "user",
+                RASA_EVENTS.c.intent_name == RED_FLAG_INTENT,
+                RASA_EVENTS.c.sender_id.in_([h.conversation_id for h in candidates]),
+            )
+            .group_by(RASA_EVENTS.c.sender_id)
+        ).all()
+    )
+    escalated = []
+    for handoff in candidates:
+        reported_at = latest.get(handoff.conversation_id)
+        if reported_at is not None and reported_at > handoff.created_at.timestamp():
+            handoff.reason, handoff.priority = REASON_BY_INTENT[RED_FLAG_INTENT]
+            escalated.append(handoff.id)
+    session.flush()
+    return escalated
 
 
 def list_handoffs(session: Session, status: Optional[str] = None) -> List[Handoff]:

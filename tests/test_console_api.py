@@ -156,6 +156,33 @@ def test_the_queue_lists_urgent_first_then_oldest(client, database) -> None:
     assert queue[2]["waiting_seconds"] >= 30 * 60
 
 
+def test_a_red_flag_written_while_waiting_moves_the_patient_to_the_top(client, database) -> None:
+    add_handoff(database, "angry", "high", minutes_ago=20)
+    add_handoff(database, "waiting", "normal", minutes_ago=10)
+    add_handoff(database, "earlier-flag", "normal", minutes_ago=5)
+    with session_scope(database) as session:  # Rasa's tracker store table, as Rasa creates it
+        session.execute(text(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255) NOT NULL,"
+            " timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)"
+        ))
+        now = utcnow().timestamp()
+        session.execute(
+            text("INSERT INTO events (sender_id, type_name, timestamp, intent_name) VALUES (:s, 'user', :t, :i)"),
+            [
+                {"s": "waiting", "t": now - 60, "i": "report_emergency"},
+                {"s": "earlier-flag", "t": now - 3600, "i": "report_emergency"},
+                {"s": "angry", "t": now - 30, "i": "express_anger"},
+            ],
+        )
+    queue = client.get("/api/handoffs?status=waiting", headers=login(client, "li")).json()
+
+    assert [(h["conversation_id"], h["priority"], h["reason"]) for h in queue] == [
+        ("waiting", "urgent", "emergency"),
+        ("angry", "high", "anger"),
+        ("earlier-flag", "normal", "user_request"),
+    ]
+
+
 def test_claim_reply_and_release_reach_the_patient_on_their_channel(client, database, rasa) -> None:
     handoff_id = add_handoff(database, "widget-patient", channel="socketio")
     li = login(client, "li")

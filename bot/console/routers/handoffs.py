@@ -50,9 +50,10 @@ def _rasa_error(what: str, error: RasaUnavailable) -> HTTPException:
 def list_handoffs(
     status: Optional[HandoffStatus] = None, sessions: SessionScope = Depends(get_sessions)
 ) -> List[HandoffOut]:
-    """Urgent first, then oldest."""
+    """Urgent first, then oldest. A red flag the patient reported while waiting makes a handoff urgent."""
     now = utcnow()
     with sessions() as session:
+        handoffs.escalate_red_flags(session)
         return [handoff_out(h, now) for h in handoffs.list_handoffs(session, status.value if status else None)]
 
 

@@ -86,6 +86,10 @@ async def conversation(system: RunningSystem) -> float:
 
         await patient.say("你好，有人吗？")
         assert await patient.silence() == [], "the bot answered a paused conversation"
+        await patient.say("伤口一直流血止不住")
+        assert await patient.silence() == [], "the bot answered a paused conversation"
+        handoff = find_handoff(system, staff, patient.session_id)
+        assert (handoff["priority"], handoff["reason"]) == ("urgent", "emergency"), "a red flag while waiting"
 
         console = f"{system.console_url}/api/handoffs/{handoff['id']}"
         assert post_json(f"{console}/claim", {}, staff)["status"] == "active"

@@ -34,11 +34,12 @@ TOPICS_BY_INTENT = {
 }
 POLICY_INTENTS = frozenset(TOPICS_BY_INTENT) | REFUND_INTENTS
 
-# What follows the answer: a request opens a ticket at once, a problem gets the offer of one.
-OPEN_TICKET, OFFER_TICKET, NO_FOLLOWUP = "open_ticket", "offer_ticket", "answer_only"
+# What follows the answer: a request or a problem gets the offer of a ticket (the patient reads the
+# whole policy first and then chooses); a general question stands alone.
+OFFER_TICKET, NO_FOLLOWUP = "offer_ticket", "answer_only"
 FOLLOWUP_BY_INTENT = {
-    "request_refund": OPEN_TICKET,
-    "request_revision": OPEN_TICKET,
+    "request_refund": OFFER_TICKET,
+    "request_revision": OFFER_TICKET,
     "ask_refund_policy": OFFER_TICKET,
     "complain_asymmetry": OFFER_TICKET,
     "complain_result": OFFER_TICKET,
@@ -51,10 +52,6 @@ FOLLOWUP_BY_INTENT = {
 def latest_policy_intent(intents: Sequence[str]) -> Optional[str]:
     """The question being answered: the latest intent that has a policy answer."""
     return next((intent for intent in reversed(intents) if intent in POLICY_INTENTS), None)
-
-
-def needs_procedure(intent: Optional[str]) -> bool:
-    return intent in TOPICS_BY_INTENT
 
 
 def followup_for(intent: Optional[str]) -> str:
@@ -75,7 +72,8 @@ def has_own_policy(procedure: Optional[str], snapshot: PolicySnapshot) -> bool:
 
 
 def _join(parts: Sequence[Optional[str]]) -> str:
-    return "\n\n".join(part for part in parts if part)
+    """One message: channels split a text into separate bubbles at blank lines, so sections join by one newline."""
+    return "\n".join(part for part in parts if part)
 
 
 def refund_policy_text(procedure: Optional[str], snapshot: PolicySnapshot) -> str:

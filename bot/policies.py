@@ -167,9 +167,6 @@ class PolicySnapshot:
     def __init__(self, bodies: Mapping[str, str]) -> None:
         self._bodies = dict(bodies)
 
-    def __len__(self) -> int:
-        return len(self._bodies)
-
     def get(self, key: str) -> Optional[str]:
         return self._bodies.get(key)
 

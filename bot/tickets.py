@@ -26,7 +26,6 @@ from bot.store.models import (
     TICKET_CATEGORIES,
     TICKET_KINDS,
     TICKET_SEVERITIES,
-    TICKET_STATUSES,
     Ticket,
     TicketEvent,
     utcnow,
@@ -206,42 +205,6 @@ def open_ticket(new: NewTicket, url: Optional[str] = None, now: Optional[datetim
             log.debug("ticket number taken or database busy (attempt %d), retrying", attempt)
             time.sleep(random.uniform(0.005, 0.05))
     raise TicketNumberUnavailable(f"no ticket number after {MAX_ATTEMPTS} attempts")
-
-
-def add_event(
-    number: str,
-    actor: str,
-    status: Optional[str] = None,
-    note: Optional[str] = None,
-    url: Optional[str] = None,
-) -> TicketView:
-    """Record a status change and/or a note; the ticket's history shows both to the patient."""
-    if status is not None and status not in TICKET_STATUSES:
-        raise ValueError(f"status must be one of {TICKET_STATUSES}, got {status!r}")
-    if status is None and not (note and note.strip()):
-        raise ValueError("an event needs a new status or a note")
-    with db.session_scope(url) as session:
-        ticket = session.execute(
-            select(Ticket).where(Ticket.number == number).options(selectinload(Ticket.events))
-        ).scalar_one_or_none()
-        if ticket is None:
-            raise LookupError(f"no ticket {number}")
-        moment = utcnow()
-        changed = status is not None and status != ticket.status
-        ticket.events.append(
-            TicketEvent(
-                created_at=moment,
-                actor=actor,
-                from_status=ticket.status if changed else None,
-                to_status=status if changed else None,
-                note=note.strip() if note and note.strip() else None,
-            )
-        )
-        if changed:
-            ticket.status = status
-        ticket.updated_at = moment
-        session.flush()
-        return _view(ticket)
 
 
 def _matches_phone(ticket_phone: str, given: Optional[str]) -> bool:

@@ -71,6 +71,13 @@ def test_no_published_text_copies_the_stalling_tactics_of_the_internal_manual(sn
     assert offending == []
 
 
+def test_every_answer_is_one_message(snapshot: policies.PolicySnapshot) -> None:
+    """Channels split a text into separate messages at blank lines; an answer has none."""
+    for intent in answers.POLICY_INTENTS:
+        for procedure in (*CANONICAL, "其他", None):
+            assert "\n\n" not in answers.answer(intent, procedure, snapshot), (intent, procedure)
+
+
 def test_an_asymmetry_answer_gives_the_time_frame_and_the_revision_policy_at_once(
     snapshot: policies.PolicySnapshot,
 ) -> None:
@@ -85,7 +92,7 @@ def test_a_procedure_without_its_own_texts_gets_the_general_ones_without_a_headi
     snapshot: policies.PolicySnapshot,
 ) -> None:
     text = answers.answer("report_postop_pain", "其他", snapshot)
-    assert text == "\n\n".join([snapshot.get("general.normal"), snapshot.get("general.infection")])
+    assert text == "\n".join([snapshot.get("general.normal"), snapshot.get("general.infection")])
 
 
 def test_a_refund_answer_for_a_procedure_starts_with_what_applies_to_it_then_the_whole_policy(

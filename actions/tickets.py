@@ -1,0 +1,210 @@
+"""Tickets: the form that collects and confirms one, opening it, cancelling, and looking it up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms import (
+    REQUESTED_SLOT,
+    AskAction,
+    PatientFormValidation,
+    events_before_activation,
+    say,
+    session_events,
+    user_intents,
+    user_texts,
+)
+from bot import answers, form_input, phone, policies, procedures, tickets
+
+phone.install_log_masking()
+log = logging.getLogger(__name__)
+
+TICKET_FORM = "ticket_form"
+TICKET_FORM_SLOTS = ("procedure", "surgery_time", "problem_description", "phone_number", "ticket_confirmed")
+LOOKUP_SLOTS = ("status_phone", "ticket_number")
+
+
+def ticket_kind(tracker: Tracker) -> str:
+    """From the intent that started the ticket form: a refund request makes a `refund` ticket."""
+    return tickets.kind_for_intents(user_intents(events_before_activation(tracker, TICKET_FORM)))
+
+
+def _say_phone_problem(dispatcher: CollectingDispatcher, check: phone.PhoneCheck, snapshot: policies.PolicySnapshot) -> None:
+    say(dispatcher, f"invalid.phone_{check.problem}", snapshot, digits=check.digits)
+
+
+class ValidateTicketForm(PatientFormValidation):
+    answers_questions = True
+
+    def name(self) -> Text:
+        return "validate_ticket_form"
+
+    def _free_text(
+        self, slot: str, value: Any, max_chars: int, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[Text, Any]:
+        snapshot = policies.current()
+        if self.is_fresh_answer_without_content(slot, tracker):
+            say(dispatcher, "invalid.not_an_answer", snapshot)
+            return {slot: None}
+        problem = form_input.text_problem(value, max_chars)
+        if problem:
+            say(dispatcher, f"invalid.{problem}", snapshot, max_chars=max_chars)
+            return {slot: None}
+        return {slot: value.strip()}
+
+    def validate_surgery_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        return self._free_text("surgery_time", value, form_input.SURGERY_TIME_MAX_CHARS, dispatcher, tracker)
+
+    def validate_problem_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        return self._free_text("problem_description", value, form_input.DESCRIPTION_MAX_CHARS, dispatcher, tracker)
+
+    def validate_phone_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        check = phone.check(value if isinstance(value, str) else None)
+        if check.ok:
+            return {"phone_number": check.number}
+        _say_phone_problem(dispatcher, check, policies.current())
+        return {"phone_number": None}
+
+    def validate_ticket_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        return {"ticket_confirmed": True if value is True else None}
+
+
+class ActionAskSurgeryTime(AskAction):
+    slot = "surgery_time"
+
+
+class ActionAskProblemDescription(AskAction):
+    slot = "problem_description"
+
+
+class ActionAskPhoneNumber(AskAction):
+    slot = "phone_number"
+
+
+class ActionAskTicketConfirmed(AskAction):
+    """The summary to confirm, with the phone masked."""
+
+    slot = "ticket_confirmed"
+
+    def values(self, tracker: Tracker, snapshot: policies.PolicySnapshot) -> Dict[str, Any]:
+        return {
+            "kind": answers.kind_label(ticket_kind(tracker), snapshot),
+            "procedure": tracker.get_slot("procedure"),
+            "surgery_time": tracker.get_slot("surgery_time"),
+            "problem_description": tracker.get_slot("problem_description"),
+            "phone": phone.mask(tracker.get_slot("phone_number")),
+        }
+
+    def buttons(self, snapshot: policies.PolicySnapshot) -> List[Dict[str, str]]:
+        return [
+            {"title": answers.prompt("buttons.confirm", snapshot), "payload": "/affirm"},
+            {"title": answers.prompt("buttons.cancel", snapshot), "payload": "/deny"},
+        ]
+
+
+class ActionOpenTicket(Action):
+    """Opens the confirmed ticket; the reply (`utter_ticket_opened`) gets its number and next step."""
+
+    def name(self) -> Text:
+        return "action_open_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot("ticket_confirmed") is not True:
+            return [SlotSet("ticket_outcome", "failed")]
+        snapshot = policies.current()
+        events = session_events(tracker)
+        kind = ticket_kind(tracker)
+        procedure = tracker.get_slot("procedure")
+        description = tracker.get_slot("problem_description")
+        severity = tickets.severity_for(
+            user_intents(events), user_texts(events) + [description or ""], answers.major_signs(snapshot)
+        )
+        new = tickets.NewTicket(
+            conversation_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel(),
+            kind=kind,
+            category=procedures.category_of(procedure, snapshot),
+            severity=severity,
+            procedure=procedure,
+            surgery_time=tracker.get_slot("surgery_time"),
+            description=description,
+            phone=tracker.get_slot("phone_number") or "",
+        )
+        try:
+            ticket = await asyncio.to_thread(tickets.open_ticket, new)
+        except Exception:  # noqa: BLE001 - the patient is told and keeps what they entered
+            log.exception("could not open a %s ticket for conversation %s", kind, tracker.sender_id)
+            return [SlotSet("ticket_outcome", "failed"), SlotSet("ticket_confirmed", None)]
+        return [
+            SlotSet("ticket_outcome", "opened"),
+            SlotSet("ticket_number", ticket.number),
+            SlotSet("ticket_kind_label", answers.kind_label(kind, snapshot)),
+            SlotSet("ticket_next_step", answers.opened_next_step(kind, severity, snapshot)),
+        ] + [SlotSet(slot, None) for slot in TICKET_FORM_SLOTS if slot != "procedure"]
+
+
+class ActionCancelForm(Action):
+    """Stops whichever patient form is active and forgets what it collected."""
+
+    def name(self) -> Text:
+        return "action_cancel_form"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        slots = TICKET_FORM_SLOTS + LOOKUP_SLOTS + (REQUESTED_SLOT,)
+        return [ActiveLoop(None)] + [SlotSet(slot, None) for slot in slots]
+
+
+class ValidateTicketStatusForm(PatientFormValidation):
+    def name(self) -> Text:
+        return "validate_ticket_status_form"
+
+    def validate_status_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        check = phone.check(value if isinstance(value, str) else None)
+        if check.ok:
+            return {"status_phone": check.number}
+        gave_ticket_number = next(tracker.get_latest_entity_values("ticket_number"), None) is not None
+        if not gave_ticket_number:
+            _say_phone_problem(dispatcher, check, policies.current())
+        return {"status_phone": None}
+
+
+class ActionAskStatusPhone(AskAction):
+    slot = "status_phone"
+
+
+class ActionTicketStatus(Action):
+    """Shows a ticket (or the phone's latest ones) only when the phone on it matches."""
+
+    def name(self) -> Text:
+        return "action_ticket_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        number: Optional[str] = tracker.get_slot("ticket_number")
+        given_phone = tracker.get_slot("status_phone")
+        if number:
+            ticket = await asyncio.to_thread(tickets.find_for_patient, number, given_phone)
+            found = [ticket] if ticket else []
+        else:
+            found = await asyncio.to_thread(tickets.latest_for_phone, given_phone)
+        forget = [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
+        if not found:
+            return [SlotSet("ticket_lookup", "not_found"), SlotSet("ticket_status_text", None)] + forget
+        snapshot = policies.current()
+        text = "\n\n".join(answers.ticket_status_text(ticket, snapshot) for ticket in found)
+        return [SlotSet("ticket_lookup", "found"), SlotSet("ticket_status_text", text)] + forget

@@ -77,8 +77,18 @@ $(CJK_FONT):
 
 browser-deps: $(NODE_MODULES) $(CHROMIUM) $(CJK_FONT)
 
+# The cluster tests (tests/test_cluster.py) put two Rasa instances and two action servers behind
+# Debian's nginx, started by the tests as an unprivileged foreground process with its own config.
+NGINX := /usr/sbin/nginx
+
+$(NGINX):
+	@echo "The cluster tests need Debian's nginx: installing nginx-light with apt-get (needs root)."
+	@if [ "$$(id -u)" -ne 0 ]; then echo "Not root: run 'sudo apt-get install -y nginx-light', then make test again." >&2; exit 1; fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light
+
 # pytest's exit code 5 means "no tests collected", which is not a failure of the project.
-pytest: $(STAMP) $(MODEL) browser-deps
+pytest: $(STAMP) $(MODEL) browser-deps $(NGINX)
 	@mkdir -p var
 	$(PY) -m pytest || { rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests" || exit $$rc; }
 

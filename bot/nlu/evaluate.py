@@ -18,8 +18,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
-import yaml
-
 from bot.nlu import metrics
 from bot.nlu.red_flags import EMERGENCY_INTENT, FALLBACK_INTENT, RED_FLAG_KEY
 
@@ -46,18 +44,23 @@ def load_holdout(path: Path) -> List[Example]:
     ]
 
 
-def fallback_settings(config_path: Path) -> Dict[str, float]:
-    """The FallbackClassifier's threshold and ambiguity threshold in config.yml."""
-    pipeline = yaml.safe_load(config_path.read_text(encoding="utf-8"))["pipeline"]
-    component = next(c for c in pipeline if c["name"] == "FallbackClassifier")
-    return {"threshold": component["threshold"], "ambiguity_threshold": component["ambiguity_threshold"]}
-
-
-def parse_all(model: Path, texts: Sequence[str]) -> List[Dict[str, Any]]:
-    """Rasa's parse data for each text: the whole NLU pipeline, red-flag net included."""
+def load_agent(model: Path) -> Any:
     from rasa.core.agent import Agent
 
-    agent = Agent.load(str(model))
+    return Agent.load(str(model))
+
+
+def fallback_settings(agent: Any) -> Dict[str, float]:
+    """The FallbackClassifier's threshold and ambiguity threshold inside the trained model."""
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
+    nodes = agent.processor.model_metadata.predict_schema.nodes.values()
+    config = next(node.config for node in nodes if node.uses is FallbackClassifier)
+    return {"threshold": config["threshold"], "ambiguity_threshold": config["ambiguity_threshold"]}
+
+
+def parse_all(agent: Any, texts: Sequence[str]) -> List[Dict[str, Any]]:
+    """Rasa's parse data for each text: the whole NLU pipeline, red-flag net included."""
 
     async def parse() -> List[Dict[str, Any]]:
         return [await agent.parse_message(text) for text in texts]
@@ -156,7 +159,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
     parser.add_argument("--holdout", type=Path, default=ROOT / "tests" / "nlu" / "holdout.yml")
-    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
     if not args.model.exists():
@@ -169,10 +171,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_structlog(logging.WARNING)
 
     examples = load_holdout(args.holdout)
+    agent = load_agent(args.model)
     started = time.monotonic()
-    parses = parse_all(args.model, [text for text, _, _ in examples])
+    parses = parse_all(agent, [text for text, _, _ in examples])
     predictions = [to_prediction(example, parse) for example, parse in zip(examples, parses)]
-    summary = summarise(predictions, fallback_settings(args.config), time.monotonic() - started)
+    summary = summarise(predictions, fallback_settings(agent), time.monotonic() - started)
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "nlu_holdout.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -73,10 +73,6 @@ class RedFlagRules:
         with open(path, encoding="utf-8") as handle:
             return cls(yaml.safe_load(handle))
 
-    @property
-    def names(self) -> List[str]:
-        return [rule.name for rule in self._rules]
-
     def find(self, text: str) -> Optional[RedFlag]:
         """The first red flag the text states, or None."""
         for rule in self._rules:

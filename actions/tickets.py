@@ -22,7 +22,6 @@ from actions.forms import (
 )
 from bot import answers, form_input, phone, policies, procedures, tickets
 
-phone.install_log_masking()
 log = logging.getLogger(__name__)
 
 TICKET_FORM = "ticket_form"
@@ -33,6 +32,14 @@ LOOKUP_SLOTS = ("status_phone", "ticket_number")
 def ticket_kind(tracker: Tracker) -> str:
     """From the intent that started the ticket form: a refund request makes a `refund` ticket."""
     return tickets.kind_for_intents(user_intents(events_before_activation(tracker, TICKET_FORM)))
+
+
+def confirmation_key(tracker: Tracker) -> Optional[str]:
+    """The request key of this ticket: the conversation and the id (or time) of the patient's
+    latest message, the one that confirmed the ticket. None when the message has neither."""
+    latest = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+    reference = latest.get("message_id") or latest.get("timestamp")
+    return tickets.request_key(tracker.sender_id, str(reference)) if reference else None
 
 
 def _say_phone_problem(dispatcher: CollectingDispatcher, check: phone.PhoneCheck, snapshot: policies.PolicySnapshot) -> None:
@@ -143,6 +150,7 @@ class ActionOpenTicket(Action):
             surgery_time=tracker.get_slot("surgery_time"),
             description=description,
             phone=tracker.get_slot("phone_number") or "",
+            request_key=confirmation_key(tracker),
         )
         try:
             ticket = await asyncio.to_thread(tickets.open_ticket, new)

@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List
 
-from bot import policies, settings
+from bot import logging_filter, policies, settings
 from bot.store import migrate
 
 MODEL_PATH = settings.PROJECT_ROOT / "models" / "current.tar.gz"
@@ -45,9 +45,9 @@ def commands(cfg: settings.Settings, model: Path = MODEL_PATH) -> Dict[str, List
     python = sys.executable
     return {
         "actions": [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(cfg.actions_port)],
+        # `rasa run --enable-api` with the token from RASA_TOKEN, so it never shows in `ps` (bot/rasa_runtime.py).
         "rasa": [
-            python, "-m", "rasa", "run",
-            "--enable-api", "--auth-token", settings.rasa_token(),
+            python, "-m", "bot.rasa_runtime",
             "--interface", cfg.host, "--port", str(cfg.rasa_port),
             "--model", str(model),
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
@@ -98,6 +98,7 @@ def _stop(procs: Dict[str, subprocess.Popen]) -> None:
 
 
 def run() -> int:
+    logging_filter.install()
     if not MODEL_PATH.exists():
         print(f"No trained model at {MODEL_PATH}; run 'make run' (it trains first).", file=sys.stderr)
         return 1

@@ -4,11 +4,20 @@ Ticket numbers are `TK` + the hospital's local date (YYYYMMDD) + a 4-digit seque
 restarts every day, e.g. TK202611230042. The next number is the day's highest plus one;
 two processes that pick the same number at the same moment collide on the unique index
 of `tickets.number`, and the loser simply tries again with a fresh read.
+
+Opening a ticket outlasts a short database outage: a lost or refused connection is retried
+for up to `TICKET_DB_RETRY_SECONDS` (default 30). A retry must not open a second ticket when
+the first attempt was in fact committed (the connection broke after the commit, before its
+answer), so a ticket carries the key of the request that opened it (`request_key()`: the
+conversation and the patient's confirming message); an attempt with a known key returns the
+ticket already stored, and two at once collide on the key's unique index.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import random
 import re
 import time
@@ -17,7 +26,7 @@ from datetime import date, datetime
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
 from bot import hospital, phone
@@ -38,6 +47,9 @@ SEQUENCE_DIGITS = 4
 NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}\d{{{SEQUENCE_DIGITS}}}$")
 MAX_ATTEMPTS = 30
 ASSISTANT_ACTOR = "assistant"
+DEFAULT_DB_RETRY_SECONDS = 30.0
+FIRST_PAUSE_SECONDS = 0.25
+MAX_PAUSE_SECONDS = 2.0
 
 # The intent that led to a ticket decides its kind; the latest such intent wins.
 KIND_BY_INTENT = {
@@ -71,6 +83,7 @@ class NewTicket:
     surgery_time: Optional[str]
     description: Optional[str]
     phone: str
+    request_key: Optional[str] = None
 
     def __post_init__(self) -> None:
         for value, allowed, name in (
@@ -142,11 +155,45 @@ def _next_number(session, day: date) -> str:  # type: ignore[no-untyped-def]
     return f"{prefix}{sequence:0{SEQUENCE_DIGITS}d}"
 
 
-def _is_retryable(error: Exception) -> bool:
-    text = str(getattr(error, "orig", error)).lower()
+def request_key(conversation_id: str, message_ref: str) -> str:
+    """The key of one request to open a ticket: the conversation and the message that confirmed it."""
+    return hashlib.sha256(f"{conversation_id}\n{message_ref}".encode("utf-8")).hexdigest()
+
+
+def db_retry_seconds() -> float:
+    raw = os.environ.get("TICKET_DB_RETRY_SECONDS", "").strip()
+    return float(raw) if raw else DEFAULT_DB_RETRY_SECONDS
+
+
+def _error_text(error: Exception) -> str:
+    return str(getattr(error, "orig", error)).lower()
+
+
+def _is_key_collision(error: Exception) -> bool:
+    return isinstance(error, IntegrityError) and "request_key" in _error_text(error)
+
+
+def _is_contention(error: Exception) -> bool:
+    """Another writer took the number, or holds SQLite's lock: try again at once."""
+    text = _error_text(error)
     if isinstance(error, IntegrityError):
         return "number" in text
     return "locked" in text or "busy" in text
+
+
+def _is_connection_lost(error: Exception) -> bool:
+    """The database is unreachable or dropped the connection: try again after a pause."""
+    if isinstance(error, IntegrityError):
+        return False
+    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and bool(error.connection_invalidated))
+
+
+def _stored_for_key(key: str, url: Optional[str]) -> Optional[TicketView]:
+    with db.session_scope(url) as session:
+        ticket = session.execute(
+            select(Ticket).where(Ticket.request_key == key).options(selectinload(Ticket.events))
+        ).scalar_one_or_none()
+        return _view(ticket) if ticket is not None else None
 
 
 def _view(ticket: Ticket) -> TicketView:
@@ -169,42 +216,67 @@ def _view(ticket: Ticket) -> TicketView:
     )
 
 
-def open_ticket(new: NewTicket, url: Optional[str] = None, now: Optional[datetime] = None) -> TicketView:
-    """Store a ticket with status `open` and its first history entry; returns it with its number."""
+def _insert(new: NewTicket, moment: datetime, url: Optional[str]) -> TicketView:
+    with db.session_scope(url) as session:
+        ticket = Ticket(
+            number=_next_number(session, local_day(moment)),
+            conversation_id=new.conversation_id,
+            channel=new.channel,
+            kind=new.kind,
+            category=new.category,
+            severity=new.severity,
+            procedure=new.procedure,
+            surgery_time=new.surgery_time,
+            description=new.description,
+            phone=phone.check(new.phone).number,
+            status="open",
+            created_at=moment,
+            updated_at=moment,
+            request_key=new.request_key,
+        )
+        ticket.events.append(TicketEvent(created_at=moment, actor=ASSISTANT_ACTOR, to_status="open"))
+        session.add(ticket)
+        session.flush()
+        return _view(ticket)
+
+
+def open_ticket(
+    new: NewTicket, url: Optional[str] = None, now: Optional[datetime] = None, retry_seconds: Optional[float] = None
+) -> TicketView:
+    """Store a ticket with status `open` and its first history entry; returns it with its number.
+
+    With `new.request_key`, the ticket that key already opened is returned instead of a new one.
+    """
     moment = now or utcnow()
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    deadline = time.monotonic() + (db_retry_seconds() if retry_seconds is None else retry_seconds)
+    pause, contended = FIRST_PAUSE_SECONDS, 0
+    while True:
         try:
-            with db.session_scope(url) as session:
-                ticket = Ticket(
-                    number=_next_number(session, local_day(moment)),
-                    conversation_id=new.conversation_id,
-                    channel=new.channel,
-                    kind=new.kind,
-                    category=new.category,
-                    severity=new.severity,
-                    procedure=new.procedure,
-                    surgery_time=new.surgery_time,
-                    description=new.description,
-                    phone=phone.check(new.phone).number,
-                    status="open",
-                    created_at=moment,
-                    updated_at=moment,
-                )
-                ticket.events.append(TicketEvent(created_at=moment, actor=ASSISTANT_ACTOR, to_status="open"))
-                session.add(ticket)
-                session.flush()
-                view = _view(ticket)
+            stored = _stored_for_key(new.request_key, url) if new.request_key else None
+            if stored is not None:
+                log.info("ticket %s was already opened for this request", stored.number)
+                return stored
+            view = _insert(new, moment, url)
             log.info(
                 "opened ticket %s kind=%s category=%s severity=%s phone=%s",
                 view.number, view.kind, view.category, view.severity, phone.mask(view.phone),
             )
             return view
-        except (IntegrityError, OperationalError) as error:
-            if not _is_retryable(error):
+        except DBAPIError as error:
+            if _is_key_collision(error):
+                continue
+            if _is_contention(error):
+                contended += 1
+                if contended >= MAX_ATTEMPTS:
+                    raise TicketNumberUnavailable(f"no ticket number after {MAX_ATTEMPTS} attempts") from error
+                log.debug("ticket number taken or database busy (attempt %d), retrying", contended)
+                time.sleep(random.uniform(0.005, 0.05))
+                continue
+            if not _is_connection_lost(error) or time.monotonic() + pause > deadline:
                 raise
-            log.debug("ticket number taken or database busy (attempt %d), retrying", attempt)
-            time.sleep(random.uniform(0.005, 0.05))
-    raise TicketNumberUnavailable(f"no ticket number after {MAX_ATTEMPTS} attempts")
+            log.warning("database unavailable while opening a ticket (%s); retrying in %.2f s", error.orig, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, MAX_PAUSE_SECONDS)
 
 
 def _matches_phone(ticket_phone: str, given: Optional[str]) -> bool:

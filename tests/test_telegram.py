@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from bot.channels.telegram import UNSUPPORTED_CONTENT_TEXT
+from bot import service_texts
 from tests.conftest import TELEGRAM_WEBHOOK_SECRET, RunningSystem, post_json
 from tests.fake_telegram import FakeTelegram
 
@@ -99,7 +99,7 @@ def test_a_sticker_gets_a_polite_chinese_explanation(system: RunningSystem, fake
                "is_video": False, "type": "regular"}
     assert send(system, {"message": message(chat, sticker=sticker)}) == 200
     fake_telegram.wait_for("sendMessage", lambda p: str(p["chat_id"]) == str(chat))
-    assert texts_to(fake_telegram, chat) == [UNSUPPORTED_CONTENT_TEXT]
+    assert texts_to(fake_telegram, chat) == [service_texts.text("message_problems.unsupported_content")]
 
 
 @pytest.mark.parametrize(

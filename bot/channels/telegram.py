@@ -32,6 +32,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
+from bot import message_guard, service_texts
+
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "telegram"
@@ -43,11 +45,6 @@ MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 START_COMMAND = re.compile(r"^/start(@\w+)?(\s.*)?$", re.DOTALL)
-
-UNSUPPORTED_CONTENT_TEXT = (
-    "抱歉，我目前只能看懂文字消息，暂时看不了图片、语音、贴纸和文件。"
-    "请用文字描述您的情况；如果情况紧急，请直接告诉我您的症状。"
-)
 
 
 @dataclass(frozen=True)
@@ -216,11 +213,15 @@ class TelegramInput(InputChannel):
             if message is None:
                 return
             if message.unsupported:
-                await output.send_text_message(message.chat_id, UNSUPPORTED_CONTENT_TEXT)
-            if message.text:
-                await on_new_message(
-                    UserMessage(message.text, output, message.chat_id, input_channel=CHANNEL_NAME)
-                )
+                await output.send_text_message(message.chat_id, service_texts.text("message_problems.unsupported_content"))
+            if message.text is None:
+                return
+            verdict = message_guard.check(message.text)
+            if not verdict.ok:
+                if not message.unsupported:
+                    await output.send_text_message(message.chat_id, verdict.reply or "")
+                return
+            await on_new_message(UserMessage(verdict.text, output, message.chat_id, input_channel=CHANNEL_NAME))
         except Exception:  # noqa: BLE001 - any failure must still answer 200 to Telegram
             logger.exception("Handling Telegram update %s failed", update.update_id)
 

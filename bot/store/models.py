@@ -81,6 +81,9 @@ class Ticket(Base):
     status = Column(String(16), nullable=False, default="open")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # The request that opened the ticket (bot.tickets.request_key): a retried request finds its
+    # ticket instead of opening a second one.
+    request_key = Column(String(64), nullable=True, unique=True)
 
     events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan")
 
@@ -127,6 +130,21 @@ class StaffToken(Base):
     staff = relationship("Staff")
 
 
+class LoginFailure(Base):
+    """A failed console login, kept for the rate limit (bot/rate_limit.py) shared by every console worker."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_username_created", "username", "created_at"),
+        Index("ix_login_failures_client_created", "client", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False)
+    client = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
 class Handoff(Base):
     """A conversation waiting for, or held by, a person."""
 
@@ -165,4 +183,5 @@ __all__ = [
     "Staff",
     "StaffToken",
     "Handoff",
+    "LoginFailure",
 ]

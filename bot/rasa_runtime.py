@@ -1,0 +1,125 @@
+"""`python -m bot.rasa_runtime [options of rasa run]`: Rasa's server, with what the project adds.
+
+The launcher starts Rasa through this module instead of `rasa run`, for three reasons:
+
+1. **The token stays out of `ps`.** Rasa only takes its API token as `--auth-token` on the
+   command line, where every user of the machine can read it. This module reads `RASA_TOKEN`
+   from the environment (or `var/rasa_token`) and builds Rasa's arguments in-process:
+   `/proc/<pid>/cmdline` shows only the options it was started with.
+2. **Phone numbers and secrets are masked in Rasa's logs** (`bot.logging_filter`).
+3. **A custom action that fails or is slow never leaves the patient in silence.** Rasa calls
+   the action server with a fixed 5-minute timeout, and when the call fails the processor logs
+   the exception and sends nothing (`MessageProcessor._run_action`). `guard_remote_actions()`
+   wraps `RemoteAction.run`, the one method through which Rasa calls the action server (for
+   custom actions, form validation and `action_ask_*`): the call gets `ACTION_TIMEOUT_SECONDS`
+   (default 10), and a failure becomes an apology with the offer of a person and the hospital's
+   numbers (data/policies/service.yml), followed by `action_listen`, so the turn ends there.
+   Later calls in the same turn are skipped instead of waiting again. Patching the method, and
+   not substituting a subclass, is needed because Rasa creates `RemoteAction` in two modules
+   (`rasa.core.actions.action` and, for form validation, `rasa.core.actions.forms`). Responses
+   of `domain.yml` (like `utter_emergency`) do not involve the action server and still go out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections import OrderedDict
+from typing import Any, Callable, Coroutine, List, Optional, Sequence, Tuple
+
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import BotUttered, Event, FollowupAction
+
+from bot import logging_filter, service_texts, settings
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACTION_TIMEOUT_SECONDS = 10.0
+HANDOFF_PAYLOAD = "/request_human"
+# Marks the apology in the tracker, so staff and tests can tell it from an ordinary answer.
+UNAVAILABLE_MARKER = "action_server_unavailable"
+_REMEMBERED_TURNS = 1000
+
+
+def action_timeout_seconds() -> float:
+    """`ACTION_TIMEOUT_SECONDS` (default 10): how long Rasa waits for one custom action."""
+    raw = os.environ.get("ACTION_TIMEOUT_SECONDS", "").strip()
+    seconds = float(raw) if raw else DEFAULT_ACTION_TIMEOUT_SECONDS
+    if seconds <= 0:
+        raise ValueError("ACTION_TIMEOUT_SECONDS must be positive")
+    return seconds
+
+
+def apology_events() -> List[Event]:
+    """What the patient gets instead of silence: the apology, a button for a person, then listening."""
+    button = {"title": service_texts.text("service_unavailable.button"), "payload": HANDOFF_PAYLOAD}
+    apology = BotUttered(
+        service_texts.text("service_unavailable.text"),
+        data={"buttons": [button]},
+        metadata={UNAVAILABLE_MARKER: True},
+    )
+    return [apology, FollowupAction(ACTION_LISTEN_NAME)]
+
+
+def _turn(tracker: Any) -> Tuple[str, str]:
+    """The conversation and the user message an action runs for."""
+    latest = tracker.latest_message
+    message = getattr(latest, "message_id", None) or str(getattr(latest, "timestamp", ""))
+    return tracker.sender_id, message
+
+
+RemoteRun = Callable[..., Coroutine[Any, Any, List[Event]]]
+
+
+def guarded(run: RemoteRun, timeout: float) -> RemoteRun:
+    """`RemoteAction.run` with a time limit, and an apology instead of an exception."""
+    failed_turns: "OrderedDict[Tuple[str, str], None]" = OrderedDict()
+
+    async def guarded_run(self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Event]:
+        turn = _turn(tracker)
+        if turn in failed_turns:
+            logger.info("skipping custom action %s: the action server already failed this turn", self.name())
+            return []
+        try:
+            return await asyncio.wait_for(run(self, output_channel, nlg, tracker, domain), timeout)
+        except ActionExecutionRejection:
+            raise
+        except asyncio.TimeoutError:
+            logger.error("custom action %s got no answer within %.1f s; apologising", self.name(), timeout)
+        except Exception as error:  # noqa: BLE001 - any failure of the action server gets the apology
+            logger.error("custom action %s failed (%s: %s); apologising", self.name(), type(error).__name__, error)
+        failed_turns[turn] = None
+        while len(failed_turns) > _REMEMBERED_TURNS:
+            failed_turns.popitem(last=False)
+        return apology_events()
+
+    setattr(guarded_run, "__wrapped__", run)
+    return guarded_run
+
+
+def guard_remote_actions(timeout: Optional[float] = None) -> None:
+    """Install the guard on `RemoteAction.run` (once per process)."""
+    if hasattr(RemoteAction.run, "__wrapped__"):
+        return
+    RemoteAction.run = guarded(RemoteAction.run, timeout or action_timeout_seconds())  # type: ignore[assignment]
+
+
+def rasa_argv(options: Sequence[str], token: str) -> List[str]:
+    """The arguments of `rasa run` with the HTTP API on and its token."""
+    return ["rasa", "run", "--enable-api", "--auth-token", token, *options]
+
+
+def main(options: Optional[Sequence[str]] = None) -> None:
+    logging_filter.install()
+    guard_remote_actions()
+    sys.argv = rasa_argv(sys.argv[1:] if options is None else options, settings.rasa_token())
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

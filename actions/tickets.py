@@ -7,7 +7,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import (
@@ -196,6 +196,15 @@ class ActionAskStatusPhone(AskAction):
     slot = "status_phone"
 
 
+def failed_lookups(tracker: Tracker) -> int:
+    """How often this conversation's session looked a ticket up with a phone that did not match."""
+    return sum(
+        1
+        for event in tracker.events
+        if event.get("event") == "slot" and event.get("name") == "ticket_lookup" and event.get("value") == "not_found"
+    )
+
+
 class ActionTicketStatus(Action):
     """Shows a ticket (or the phone's latest ones) only when the phone on it matches."""
 
@@ -203,6 +212,14 @@ class ActionTicketStatus(Action):
         return "action_ticket_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        forget = [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
+        misses = failed_lookups(tracker)
+        if misses >= tickets.MAX_FAILED_LOOKUPS:
+            snapshot = policies.current()
+            button = {"title": answers.prompt("buttons.human", snapshot), "payload": "/request_human"}
+            say(dispatcher, "status_lookup_blocked", snapshot, buttons=[button])
+            log.warning("ticket lookups stopped for conversation %s after %d misses", tracker.sender_id, misses)
+            return forget + [FollowupAction("action_listen")]
         number: Optional[str] = tracker.get_slot("ticket_number")
         given_phone = tracker.get_slot("status_phone")
         if number:
@@ -210,7 +227,6 @@ class ActionTicketStatus(Action):
             found = [ticket] if ticket else []
         else:
             found = await asyncio.to_thread(tickets.latest_for_phone, given_phone)
-        forget = [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
         if not found:
             return [SlotSet("ticket_lookup", "not_found"), SlotSet("ticket_status_text", None)] + forget
         snapshot = policies.current()

@@ -47,6 +47,9 @@ SEQUENCE_DIGITS = 4
 NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}\d{{{SEQUENCE_DIGITS}}}$")
 MAX_ATTEMPTS = 30
 ASSISTANT_ACTOR = "assistant"
+# Lookups with a phone that does not match, per conversation session, before lookups stop (so
+# nobody can try phone numbers one after another until one fits a ticket).
+MAX_FAILED_LOOKUPS = 5
 DEFAULT_DB_RETRY_SECONDS = 30.0
 FIRST_PAUSE_SECONDS = 0.25
 MAX_PAUSE_SECONDS = 2.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -10,13 +11,16 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 
-from bot import staff
+from bot import logging_filter, staff
+from bot.console import messages
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
 from bot.console.routers import auth, conversations, handoffs, pages, tickets, widget
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+logger = logging.getLogger(__name__)
 
 
 def _readable(error: dict) -> str:
@@ -27,22 +31,40 @@ def _readable(error: dict) -> str:
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 with a one-line message a person can read, and the details for programs."""
     errors = jsonable_encoder(exc.errors())
+    problems = messages.text("invalid_request_separator").join(_readable(e) for e in errors)
     return JSONResponse(
         status_code=422,
-        content={"detail": "请求内容无效：" + "；".join(_readable(e) for e in errors), "errors": errors},
+        content={"detail": messages.text("invalid_request", problems=problems), "errors": errors},
     )
 
 
+async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+    """503 while the database cannot be reached: the client may retry; nothing was half-done."""
+    logger.error("database unavailable: %s", exc.orig)
+    return JSONResponse(
+        status_code=503, content={"detail": messages.text("database_unavailable")}, headers={"Retry-After": "5"}
+    )
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    """500 with a sentence, never a traceback; the traceback goes to the log (masked)."""
+    logger.error("unexpected error", exc_info=exc)
+    return JSONResponse(status_code=500, content={"detail": messages.text("internal_error")})
+
+
 def create_app(config: Optional[ConsoleConfig] = None, rasa: Optional[RasaClient] = None) -> FastAPI:
+    logging_filter.install()
     config = config or ConsoleConfig.from_environment()
     app = FastAPI(
-        title="医院助手 · 工作人员控制台",
+        title=messages.text("title"),
         description="Staff API of the patient assistant (CONTRACT.md §6): handoffs, transcripts, tickets.",
         version="1.0",
     )
     app.state.config = config
     app.state.rasa = rasa or RasaClient(config)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(Exception, _unexpected)
     for module in (auth, handoffs, conversations, tickets, pages, widget):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC_DIR)), name="console-static")

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from bot import staff as accounts
+from bot.console import messages
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
 from bot.store.db import session_scope
@@ -49,7 +50,7 @@ def current_staff(
     if staff is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            detail="请先登录（缺少或已过期的访问令牌）",
+            detail=messages.text("not_logged_in"),
             headers={"WWW-Authenticate": "Bearer"},
         )
     return staff

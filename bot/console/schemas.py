@@ -25,6 +25,12 @@ class TicketStatus(str, Enum):
     closed = "closed"
 
 
+class ErrorOut(BaseModel):
+    """Every error answer of the API: a sentence for staff."""
+
+    detail: str
+
+
 class LoginRequest(BaseModel):
     username: constr(strip_whitespace=True, min_length=1, max_length=64)  # type: ignore[valid-type]
     password: constr(min_length=1, max_length=256)  # type: ignore[valid-type]

@@ -1,25 +1,55 @@
-"""POST /api/login: a username and password for a bearer token."""
+"""POST /api/login: a username and password for a bearer token (rate-limited, bot/rate_limit.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+import math
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
 
+from bot import rate_limit
 from bot import staff as accounts
+from bot.console import messages
 from bot.console.deps import SessionScope, bearer, current_staff, get_sessions
-from bot.console.schemas import LoginRequest, StaffOut, TokenResponse
+from bot.console.schemas import ErrorOut, LoginRequest, StaffOut, TokenResponse
 from bot.store.models import Staff, utcnow
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-@router.post("/login", response_model=TokenResponse)
-def login(body: LoginRequest, sessions: SessionScope = Depends(get_sessions)) -> TokenResponse:
+def _client(request: Request) -> str:
+    """The caller's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses={
+        401: {"model": ErrorOut, "description": "wrong username or password"},
+        429: {"model": ErrorOut, "description": "too many failed logins; see the Retry-After header"},
+    },
+)
+def login(body: LoginRequest, request: Request, sessions: SessionScope = Depends(get_sessions)) -> TokenResponse:
+    """A bearer token for a valid username and password. After too many failures for the username or
+    from the caller's address, 429 with `Retry-After` (seconds) until the window has passed."""
+    client = _client(request)
     with sessions() as session:
+        wait = rate_limit.retry_after(session, body.username, client)
+        if wait:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                detail=messages.text("too_many_logins", minutes=math.ceil(wait / 60)),
+                headers={"Retry-After": str(wait)},
+            )
         staff = accounts.authenticate(session, body.username, body.password)
         if staff is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="用户名或密码错误")
-        token = accounts.issue_token(session, staff)
+            rate_limit.record_failure(session, body.username, client)
+        else:
+            rate_limit.forget_user(session, body.username)
+            token = accounts.issue_token(session, staff)
+    if staff is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=messages.text("wrong_credentials"))
     return TokenResponse(access_token=token, expires_at=utcnow() + accounts.token_lifetime())
 
 

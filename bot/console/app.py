@@ -8,10 +8,12 @@ from typing import Optional
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot import logging_filter, staff
 from bot.console import messages
@@ -21,6 +23,8 @@ from bot.console.routers import auth, conversations, handoffs, pages, tickets, w
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 logger = logging.getLogger(__name__)
+# What FastAPI says when a request body is not UTF-8 JSON at all (fastapi/routing.py).
+BODY_NOT_PARSED = "There was an error parsing the body"
 
 
 def _readable(error: dict) -> str:
@@ -36,6 +40,14 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
         status_code=422,
         content={"detail": messages.text("invalid_request", problems=problems), "errors": errors},
     )
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's own answer, except that a body it cannot even decode gets a sentence staff can read."""
+    if exc.status_code == 400 and exc.detail == BODY_NOT_PARSED:
+        problems = messages.text("body_not_json")
+        return JSONResponse(status_code=400, content={"detail": messages.text("invalid_request", problems=problems)})
+    return await http_exception_handler(request, exc)
 
 
 async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
@@ -63,6 +75,7 @@ def create_app(config: Optional[ConsoleConfig] = None, rasa: Optional[RasaClient
     app.state.config = config
     app.state.rasa = rasa or RasaClient(config)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
     for module in (auth, handoffs, conversations, tickets, pages, widget):

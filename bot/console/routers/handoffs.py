@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 
 from bot import handoffs, hospital
 from bot.console.deps import SessionScope, current_staff, get_rasa, get_sessions
 from bot.console.rasa_api import RasaClient, RasaUnavailable
 from bot.console.schemas import HandoffOut, HandoffStatus, MessageIn, MessageOut
 from bot.store.models import Handoff, Staff, utcnow
+
+# Ids are database integers: a larger number names no handoff (and would overflow the driver).
+HandoffId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 router = APIRouter(prefix="/api/handoffs", tags=["handoffs"], dependencies=[Depends(current_staff)])
 
@@ -58,7 +61,7 @@ def list_handoffs(
 
 
 @router.get("/{handoff_id}", response_model=HandoffOut)
-def get_handoff(handoff_id: int, sessions: SessionScope = Depends(get_sessions)) -> HandoffOut:
+def get_handoff(handoff_id: HandoffId, sessions: SessionScope = Depends(get_sessions)) -> HandoffOut:
     try:
         with sessions() as session:
             return handoff_out(handoffs.get_handoff(session, handoff_id))
@@ -68,7 +71,7 @@ def get_handoff(handoff_id: int, sessions: SessionScope = Depends(get_sessions))
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
 def claim(
-    handoff_id: int,
+    handoff_id: HandoffId,
     staff: Staff = Depends(current_staff),
     sessions: SessionScope = Depends(get_sessions),
     rasa: RasaClient = Depends(get_rasa),
@@ -90,7 +93,7 @@ def claim(
 
 @router.post("/{handoff_id}/messages", response_model=MessageOut)
 def send_message(
-    handoff_id: int,
+    handoff_id: HandoffId,
     body: MessageIn,
     staff: Staff = Depends(current_staff),
     sessions: SessionScope = Depends(get_sessions),
@@ -111,7 +114,7 @@ def send_message(
 
 @router.post("/{handoff_id}/release", response_model=HandoffOut)
 def release(
-    handoff_id: int,
+    handoff_id: HandoffId,
     staff: Staff = Depends(current_staff),
     sessions: SessionScope = Depends(get_sessions),
     rasa: RasaClient = Depends(get_rasa),

@@ -19,6 +19,7 @@ from bot import logging_filter, staff
 from bot.console import messages
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
+from bot.console.schemas import ErrorOut, InvalidRequestOut
 from bot.console.routers import auth, conversations, handoffs, pages, tickets, widget
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -71,6 +72,11 @@ def create_app(config: Optional[ConsoleConfig] = None, rasa: Optional[RasaClient
         title=messages.text("title"),
         description="Staff API of the patient assistant (CONTRACT.md §6): handoffs, transcripts, tickets.",
         version="1.0",
+        # What every call may answer besides its own result (the console's handlers below).
+        responses={
+            401: {"model": ErrorOut, "description": "missing, wrong or expired access token"},
+            422: {"model": InvalidRequestOut, "description": "the request does not fit the schema"},
+        },
     )
     app.state.config = config
     app.state.rasa = rasa or RasaClient(config)

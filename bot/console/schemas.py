@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, constr, root_validator
 
@@ -29,6 +29,12 @@ class ErrorOut(BaseModel):
     """Every error answer of the API: a sentence for staff."""
 
     detail: str
+
+
+class InvalidRequestOut(ErrorOut):
+    """422: the sentence, and pydantic's details for programs."""
+
+    errors: List[Dict[str, Any]]
 
 
 class LoginRequest(BaseModel):

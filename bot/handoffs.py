@@ -38,7 +38,13 @@ RASA_EVENTS = table(
 
 
 class HandoffError(Exception):
-    """A handoff operation that cannot be done; the message says why."""
+    """A handoff operation that cannot be done. `key` names the sentence that says why (the console's
+    bot/console/messages.yml), `values` fill it in."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key, values)
+        self.key = key
+        self.values = values
 
 
 class HandoffNotFound(HandoffError):
@@ -182,7 +188,7 @@ def list_handoffs(session: Session, status: Optional[str] = None) -> List[Handof
 def get_handoff(session: Session, handoff_id: int) -> Handoff:
     handoff = session.get(Handoff, handoff_id)
     if handoff is None:
-        raise HandoffNotFound(f"没有编号为 {handoff_id} 的转人工会话")
+        raise HandoffNotFound("handoff_not_found", handoff_id=handoff_id)
     return handoff
 
 
@@ -198,9 +204,10 @@ def claim(session: Session, handoff_id: int, staff: Staff) -> Handoff:
     session.refresh(handoff)
     if taken.rowcount != 1:
         if handoff.status == "active":
-            holder = handoff.staff.display_name if handoff.staff else "其他工作人员"
-            raise HandoffConflict(f"该会话已由 {holder} 接手")
-        raise HandoffConflict("该会话已结束")
+            if handoff.staff is None:
+                raise HandoffConflict("handoff_claimed")
+            raise HandoffConflict("handoff_claimed_by", holder=handoff.staff.display_name)
+        raise HandoffConflict("handoff_closed")
     return handoff
 
 
@@ -216,9 +223,9 @@ def unclaim(session: Session, handoff_id: int, staff: Staff) -> None:
 
 def ensure_holder(handoff: Handoff, staff: Staff) -> None:
     if handoff.status != "active":
-        raise HandoffConflict("请先接手该会话" if handoff.status == "waiting" else "该会话已结束")
+        raise HandoffConflict("handoff_claim_first" if handoff.status == "waiting" else "handoff_closed")
     if handoff.assigned_to != staff.id:
-        raise NotHolder("该会话由其他工作人员处理，只有接手的人可以回复或结束")
+        raise NotHolder("handoff_not_holder")
 
 
 def close(session: Session, handoff_id: int, staff: Staff) -> Handoff:
@@ -227,7 +234,7 @@ def close(session: Session, handoff_id: int, staff: Staff) -> Handoff:
     if not staff.is_admin:
         ensure_holder(handoff, staff)
     elif handoff.status == "closed":
-        raise HandoffConflict("该会话已结束")
+        raise HandoffConflict("handoff_closed")
     closed = session.execute(
         update(Handoff)
         .where(Handoff.id == handoff_id, Handoff.status == handoff.status, Handoff.status != "closed")
@@ -235,6 +242,6 @@ def close(session: Session, handoff_id: int, staff: Staff) -> Handoff:
         .execution_options(synchronize_session=False)
     )
     if closed.rowcount != 1:
-        raise HandoffConflict("该会话已结束")
+        raise HandoffConflict("handoff_closed")
     session.refresh(handoff)
     return handoff

@@ -11,7 +11,7 @@ from bot.store.models import Ticket, TicketEvent, utcnow
 
 
 class TicketNotFound(LookupError):
-    pass
+    """No ticket has the number (the exception's only argument)."""
 
 
 def list_tickets(session: Session, conversation_id: Optional[str] = None, status: Optional[str] = None) -> List[Ticket]:
@@ -27,7 +27,7 @@ def list_tickets(session: Session, conversation_id: Optional[str] = None, status
 def get_ticket(session: Session, number: str) -> Ticket:
     ticket = session.scalars(select(Ticket).where(Ticket.number == number)).first()
     if ticket is None:
-        raise TicketNotFound(f"没有工单 {number}")
+        raise TicketNotFound(number)
     return ticket
 
 

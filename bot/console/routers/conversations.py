@@ -6,6 +6,7 @@ from typing import List
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
+from bot.console import messages
 from bot.console.deps import current_staff, get_rasa
 from bot.console.rasa_api import RasaClient, RasaUnavailable, transcript
 from bot.console.schemas import TranscriptLine
@@ -19,4 +20,4 @@ def get_transcript(conversation_id: str, rasa: RasaClient = Depends(get_rasa)) -
     try:
         return [TranscriptLine(**line) for line in transcript(rasa.events(conversation_id))]
     except RasaUnavailable as error:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=f"无法读取对话记录（{error}）") from error
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=messages.text("transcript_failed", error=error)) from error

@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 
 from bot import handoffs, hospital
+from bot.console import messages
 from bot.console.deps import SessionScope, current_staff, get_rasa, get_sessions
 from bot.console.rasa_api import RasaClient, RasaUnavailable
 from bot.console.schemas import HandoffOut, HandoffStatus, MessageIn, MessageOut
@@ -38,15 +39,17 @@ def handoff_out(handoff: Handoff, now: Optional[datetime] = None) -> HandoffOut:
 
 
 def _http_error(error: handoffs.HandoffError) -> HTTPException:
+    detail = messages.text(error.key, **error.values)
     if isinstance(error, handoffs.HandoffNotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error))
+        return HTTPException(status.HTTP_404_NOT_FOUND, detail=detail)
     if isinstance(error, handoffs.NotHolder):
-        return HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error))
-    return HTTPException(status.HTTP_409_CONFLICT, detail=str(error))
+        return HTTPException(status.HTTP_403_FORBIDDEN, detail=detail)
+    return HTTPException(status.HTTP_409_CONFLICT, detail=detail)
 
 
 def _rasa_error(what: str, error: RasaUnavailable) -> HTTPException:
-    return HTTPException(status.HTTP_502_BAD_GATEWAY, detail=f"{what}，请稍后重试（{error}）")
+    """502: `what` (a key of bot/console/messages.yml) could not be done because Rasa refused or was down."""
+    return HTTPException(status.HTTP_502_BAD_GATEWAY, detail=messages.text("rasa_failed", what=messages.text(what), error=error))
 
 
 @router.get("", response_model=List[HandoffOut])
@@ -87,7 +90,7 @@ def claim(
     except RasaUnavailable as error:
         with sessions() as session:
             handoffs.unclaim(session, handoff_id, staff)
-        raise _rasa_error("未能接手：无法暂停机器人", error) from error
+        raise _rasa_error("claim_failed", error) from error
     return claimed
 
 
@@ -108,7 +111,7 @@ def send_message(
     except handoffs.HandoffError as error:
         raise _http_error(error) from error
     except RasaUnavailable as error:
-        raise _rasa_error("消息未能送达", error) from error
+        raise _rasa_error("message_failed", error) from error
     return MessageOut(delivered=True, channel=handoff.channel)
 
 
@@ -126,11 +129,11 @@ def release(
             if not staff.is_admin:
                 handoffs.ensure_holder(handoff, staff)
             elif handoff.status == "closed":
-                raise handoffs.HandoffConflict("该会话已结束")
+                raise handoffs.HandoffConflict("handoff_closed")
         rasa.resume(handoff.conversation_id, handoff.channel, hospital.load().message("released"))
         with sessions() as session:
             return handoff_out(handoffs.close(session, handoff_id, staff))
     except handoffs.HandoffError as error:
         raise _http_error(error) from error
     except RasaUnavailable as error:
-        raise _rasa_error("未能交还机器人", error) from error
+        raise _rasa_error("release_failed", error) from error

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
-from bot.console import tickets
+from bot.console import messages, tickets
 from bot.console.deps import SessionScope, current_staff, get_sessions
 from bot.console.schemas import TicketDetail, TicketEventOut, TicketOut, TicketStatus, TicketUpdate
 from bot.store.models import Staff, Ticket
@@ -59,7 +59,7 @@ def get_ticket(number: str, sessions: SessionScope = Depends(get_sessions)) -> T
         with sessions() as session:
             return ticket_detail(tickets.get_ticket(session, number))
     except tickets.TicketNotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=messages.text("ticket_not_found", number=number)) from error
 
 
 @router.patch("/{number}", response_model=TicketDetail)
@@ -76,4 +76,4 @@ def update_ticket(
             )
             return ticket_detail(ticket)
     except tickets.TicketNotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=messages.text("ticket_not_found", number=number)) from error

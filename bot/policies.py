@@ -12,6 +12,7 @@ carry that procedure in the `procedure` column.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import yaml
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import OperationalError
 
 from bot import settings
 from bot.store import db
@@ -32,6 +34,7 @@ RASA_TRAINING_KEYS = ("nlu", "responses", "stories", "rules")
 _KEY_LENGTH = Policy.__table__.c.key.type.length
 _TOPIC_LENGTH = Policy.__table__.c.topic.type.length
 _PROCEDURE_LENGTH = Policy.__table__.c.procedure.type.length
+logger = logging.getLogger(__name__)
 
 
 class PolicyFileError(ValueError):
@@ -216,6 +219,17 @@ class PolicyCache:
         self._snapshot = PolicySnapshot({})
 
     def snapshot(self) -> PolicySnapshot:
+        """The current policies; while the database cannot be reached, the last ones read (if any),
+        so a short outage does not stop an action that is about to retry its own write."""
+        try:
+            return self._read()
+        except OperationalError:
+            if self._version is None:
+                raise
+            logger.warning("database unreachable: answering from the policies read before")
+            return self._snapshot
+
+    def _read(self) -> PolicySnapshot:
         with db.session_scope(self._url) as session:
             version = tuple(session.execute(select(func.count(Policy.id), func.max(Policy.updated_at))).one())
             if version == self._version:

@@ -2,8 +2,9 @@
 database unreachable for several seconds in the middle of a turn.
 
 One stack for the module, started from the launcher's own `commands()`: PostgreSQL (a fresh
-database) behind a cuttable proxy (tests/db_proxy.py) for Rasa and the action server, and the
-action server behind a second proxy for Rasa, so each can disappear without stopping anything.
+database) behind two cuttable proxies (tests/db_proxy.py), one for Rasa and one for the action
+server, and the action server behind a third proxy for Rasa, so each can disappear without
+stopping anything. Rasa waits `ACTION_TIMEOUT_SECONDS` (default 10 s) for an action.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tests.conftest import MODEL, ROOT, free_port, post_json
 from tests.db_proxy import TcpProxy
 from tests.services import fresh_postgres_database
 
-ACTION_TIMEOUT_SECONDS = 3
+ACTION_TIMEOUT_SECONDS = 10  # bot.rasa_runtime's default
 OUTAGE_SECONDS = 6
 PHONE = "13812345678"
 APOLOGY = "系统刚才出了点问题"
@@ -40,28 +41,38 @@ class FaultStack:
     def __init__(self, tmp: Path, database_url: str) -> None:
         self.database_url = database_url
         port = int(database_url.split("@127.0.0.1:")[1].split("/")[0])
-        self.db_proxy = TcpProxy(port).start()
-        self.proxied_url = database_url.replace(f"127.0.0.1:{port}", f"127.0.0.1:{self.db_proxy.port}")
+        self.rasa_db, self.actions_db = TcpProxy(port).start(), TcpProxy(port).start()
         migrate.upgrade(database_url)
         policies.load(database_url)
         actions_port, rasa_port = free_port(), free_port()
         self.action_proxy = TcpProxy(actions_port).start()
         self.rasa_url = f"http://127.0.0.1:{rasa_port}"
         self.token = f"fault-token-{rasa_port}"
-        cfg = settings.Settings(self.proxied_url, None, "127.0.0.1", rasa_port, actions_port, free_port())
-        env = dict(
-            launcher.child_environment(cfg), RASA_TOKEN=self.token, ACTION_TIMEOUT_SECONDS=str(ACTION_TIMEOUT_SECONDS)
-        )
+        cfg = settings.Settings(database_url, None, "127.0.0.1", rasa_port, actions_port, free_port())
+        env = dict(launcher.child_environment(cfg), RASA_TOKEN=self.token)
         argv = launcher.commands(cfg, MODEL)
-        self.logs = {name: open(tmp / f"{name}.log", "w") for name in ("actions", "rasa")}
+        self.log_files = {name: tmp / f"{name}.log" for name in ("actions", "rasa")}
+        self.logs = {name: open(path, "w") for name, path in self.log_files.items()}
         self.procs = {
-            "actions": subprocess.Popen(argv["actions"], cwd=ROOT, env=env, stdout=self.logs["actions"], stderr=subprocess.STDOUT),
-            # Rasa reaches the action server only through the proxy.
+            "actions": subprocess.Popen(
+                argv["actions"], cwd=ROOT, env=dict(env, DATABASE_URL=self.through(self.actions_db)),
+                stdout=self.logs["actions"], stderr=subprocess.STDOUT,
+            ),
+            # Rasa reaches the action server only through its proxy.
             "rasa": subprocess.Popen(
-                argv["rasa"], cwd=ROOT, env=dict(env, ACTIONS_PORT=str(self.action_proxy.port)),
+                argv["rasa"], cwd=ROOT,
+                env=dict(env, DATABASE_URL=self.through(self.rasa_db), ACTIONS_PORT=str(self.action_proxy.port)),
                 stdout=self.logs["rasa"], stderr=subprocess.STDOUT,
             ),
         }
+
+    def through(self, proxy: TcpProxy) -> str:
+        port = int(self.database_url.split("@127.0.0.1:")[1].split("/")[0])
+        return self.database_url.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}")
+
+    def log(self, name: str) -> str:
+        self.logs[name].flush()
+        return self.log_files[name].read_text(encoding="utf-8", errors="replace")
 
     def wait_ready(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
@@ -118,8 +129,8 @@ class FaultStack:
                 proc.kill()
         for log in self.logs.values():
             log.close()
-        self.action_proxy.stop()
-        self.db_proxy.stop()
+        for proxy in (self.action_proxy, self.rasa_db, self.actions_db):
+            proxy.stop()
         db.engine_for(self.database_url).dispose()
 
 
@@ -138,11 +149,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
 
 @pytest.fixture(autouse=True)
 def everything_reachable(stack: FaultStack) -> Iterator[None]:
-    stack.db_proxy.restore()
-    stack.action_proxy.restore()
+    proxies = (stack.action_proxy, stack.rasa_db, stack.actions_db)
+    for proxy in proxies:
+        proxy.restore()
     yield
-    stack.db_proxy.restore()
-    stack.action_proxy.restore()
+    for proxy in proxies:
+        proxy.restore()
 
 
 def texts(replies: List[dict]) -> str:
@@ -153,8 +165,8 @@ def offers_a_person(replies: List[dict]) -> bool:
     return any(b.get("payload") == "/request_human" for r in replies for b in r.get("buttons") or [])
 
 
-def during_outage(proxy: TcpProxy, seconds: float, turn: Callable[[], List[dict]]) -> List[dict]:
-    """Run `turn` in the background, with `proxy` cut from just before it starts until `seconds` later."""
+def during_outage(proxies: List[TcpProxy], seconds: float, turn: Callable[[], List[dict]]) -> List[dict]:
+    """Run `turn` in the background, with `proxies` cut from just before it starts until `seconds` later."""
     result: Dict[str, object] = {}
 
     def run() -> None:
@@ -163,11 +175,13 @@ def during_outage(proxy: TcpProxy, seconds: float, turn: Callable[[], List[dict]
         except Exception as error:  # noqa: BLE001 - reported in the test's thread
             result["error"] = error
 
-    proxy.cut()
+    for proxy in proxies:
+        proxy.cut()
     worker = threading.Thread(target=run)
     worker.start()
     time.sleep(seconds)
-    proxy.restore()
+    for proxy in proxies:
+        proxy.restore()
     worker.join(timeout=150)
     assert not worker.is_alive(), "the turn did not finish after the outage"
     if "error" in result:
@@ -188,7 +202,7 @@ def test_a_hanging_action_server_gets_the_apology_after_the_action_timeout(stack
     replies, seconds = stack.timed_say(f"p-{uuid.uuid4()}", "我想退款")
     assert APOLOGY in texts(replies) and offers_a_person(replies)
     assert texts(replies).count(APOLOGY) == 1
-    assert ACTION_TIMEOUT_SECONDS <= seconds < 30, f"the apology took {seconds:.1f} s"
+    assert ACTION_TIMEOUT_SECONDS <= seconds < 40, f"the apology took {seconds:.1f} s"
 
 
 def test_an_emergency_still_gets_120_and_the_on_call_line_with_the_action_server_down(stack: FaultStack) -> None:
@@ -212,9 +226,10 @@ def test_the_conversation_goes_on_normally_once_the_action_server_is_back(stack:
 def test_a_database_outage_during_a_turn_delays_the_answer_and_loses_nothing(stack: FaultStack) -> None:
     sender = f"p-{uuid.uuid4()}"
     assert "您好" in texts(stack.say(sender, "你好"))
-    replies = during_outage(stack.db_proxy, OUTAGE_SECONDS, lambda: stack.say(sender, "医院电话多少"))
+    replies = during_outage([stack.rasa_db, stack.actions_db], OUTAGE_SECONDS, lambda: stack.say(sender, "医院电话多少"))
     assert "400-000-1234" in texts(replies)
     assert stack.user_texts(sender) == ["你好", "医院电话多少"]
+    assert f"tracker store: retrieve {sender} failed" in stack.log("rasa")
 
 
 def test_a_database_outage_while_the_ticket_is_opened_creates_exactly_one_ticket(stack: FaultStack) -> None:
@@ -225,7 +240,10 @@ def test_a_database_outage_while_the_ticket_is_opened_creates_exactly_one_ticket
     stack.say(sender, "上个月15号")
     stack.say(sender, "两边眼皮一宽一窄，想退款")
     assert "138****5678" in texts(stack.say(sender, PHONE))
-    replies = during_outage(stack.db_proxy, OUTAGE_SECONDS, lambda: stack.say(sender, "是"))
+    # Only the action server loses the database: Rasa has read the conversation, the form is
+    # complete, and the ticket's insert meets the outage.
+    replies = during_outage([stack.actions_db], OUTAGE_SECONDS, lambda: stack.say(sender, "是"))
+    assert "database unavailable while opening a ticket" in stack.log("actions")
     numbers = stack.tickets_of(sender)
     assert len(numbers) == 1
     assert re.search(numbers[0], texts(replies)), texts(replies)

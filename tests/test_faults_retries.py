@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot import tickets
+from bot import policies, tickets
 from bot.store import migrate
 from bot.store import tracker_store
 from tests.services import fresh_postgres_database
@@ -137,3 +137,22 @@ def test_the_tracker_store_waits_out_an_outage_and_gives_up_on_other_errors() ->
 
     with pytest.raises(OperationalError):
         asyncio.run(tracker_store.with_retries("save p-1", down, budget=0.5))
+
+
+def test_the_action_server_answers_from_the_policies_it_read_while_the_database_is_away(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    migrate.upgrade(url)
+    policies.load(url)
+    cache = policies.PolicyCache(url)
+    before = cache.snapshot()
+    assert before.get("prompts.ask.phone_number")
+
+    def unreachable(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise connection_lost()
+
+    monkeypatch.setattr(policies.db, "session_scope", unreachable)
+    assert cache.snapshot() is before
+    with pytest.raises(OperationalError):
+        policies.PolicyCache(url).snapshot()

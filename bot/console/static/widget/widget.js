@@ -42,6 +42,7 @@
     emergency: "如遇出血不止、呼吸困难等紧急情况，请立即拨打 120。",
     you: "我",
     assistant: "助手",
+    staff: "客服",
   };
 
   /* ---------- storage: the session id, the transcript and whether the panel is open ---------- */
@@ -188,6 +189,9 @@
       bubble.appendChild(el("img", { class: "hc-image", src: image, alt: "图片", loading: "lazy" }));
     }
     var meta = el("span", { class: "hc-time", text: formatTime(message.time) });
+    if (message.staff) {
+      meta.insertBefore(el("span", { class: "hc-staff", text: TEXT.staff + " · " }), meta.firstChild);
+    }
     if (message.pending) {
       meta.appendChild(el("span", { class: "hc-pending", text: " · " + TEXT.pending }));
     }
@@ -196,7 +200,7 @@
       {
         class: "hc-message hc-" + message.role,
         "data-role": message.role,
-        "aria-label": message.role === "user" ? TEXT.you : TEXT.assistant,
+        "aria-label": message.role === "user" ? TEXT.you : message.staff ? TEXT.staff : TEXT.assistant,
       },
       [bubble, meta]
     );
@@ -315,6 +319,7 @@
       role: "bot",
       text: typeof data.text === "string" ? data.text : "",
       image: image || undefined,
+      staff: data.staff === true || undefined,
       time: new Date().toISOString(),
       quickReplies: options
         .filter(function (option) {

@@ -11,12 +11,17 @@ has an open (waiting or active) handoff.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
 
 from sqlalchemy import func, select
 
 from bot.store.db import session_scope
 from bot.store.models import Handoff
+
+if TYPE_CHECKING:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event as RasaEvent
+    from rasa.shared.core.trackers import DialogueStateTracker
 
 Event = Dict[str, Any]
 
@@ -53,4 +58,27 @@ def session_start_events(
     if has_open_handoff(conversation_id, database_url):
         events.append({"event": "pause"})
     events.append({"event": "action", "name": "action_listen"})
+    return events
+
+
+def fallback_events(tracker: "DialogueStateTracker", domain: "Domain") -> List["RasaEvent"]:
+    """The new session Rasa itself can open when the action server cannot run `action_session_start`.
+
+    For the Rasa process (bot/rasa_runtime.py's guard of remote actions): Rasa's default session
+    start (the slot events carry over when the domain says so) and, without asking the database,
+    the pause of the ending session kept. Rasa's own handling of a failed custom
+    `action_session_start` logs no `session_started` and no `action_listen`, which leaves the
+    dialogue in a state the policies answer with a loop of rephrase requests.
+    """
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
+
+    events: List[RasaEvent] = [SessionStarted()]
+    if domain.session_config.carry_over_slots:
+        events.extend(
+            SlotSet(e.key, e.value, metadata=e.metadata) for e in tracker.applied_events() if isinstance(e, SlotSet)
+        )
+    if tracker.is_paused():
+        events.append(ConversationPaused())
+    events.append(ActionExecuted(ACTION_LISTEN_NAME))
     return events

@@ -25,7 +25,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.session import ActionSessionStart
-from bot import handoffs, hospital
+from bot import handoffs, hospital, sessions
 from bot.store import migrate
 from bot.store.db import session_scope
 from bot.store.models import Staff
@@ -81,12 +81,20 @@ def start_default_session(tracker: DialogueStateTracker, domain: Domain) -> Dial
     return tracker
 
 
+def new_session(tracker: DialogueStateTracker) -> List[tuple]:
+    """The events logged from the last action_session_start on."""
+    events = [e.as_dict() for e in tracker.events]
+    start = max(i for i, e in enumerate(events) if e.get("name") == "action_session_start")
+    return [(e["event"], e.get("name"), e.get("value")) for e in events[start:]]
+
+
 def set_slots(tracker: DialogueStateTracker) -> Dict[str, Any]:
     return {name: value for name, value in tracker.current_slot_values().items() if value is not None}
 
 
 def open_handoff(database: str, sender: str) -> int:
-    return handoffs.request_handoff(hospital.load(), sender, "socketio", "request_human", database_url=database).handoff_id
+    notice = handoffs.request_handoff(hospital.load(), sender, "socketio", "request_human", database_url=database)
+    return notice.handoff_id
 
 
 def test_a_patient_waiting_for_a_person_stays_paused_in_the_new_session(database: str, domain: Domain) -> None:
@@ -132,3 +140,32 @@ def test_a_new_patient_gets_an_empty_unpaused_session(database: str, domain: Dom
 
     assert not tracker.is_paused()
     assert set_slots(tracker) == {}
+
+
+def start_without_action_server(tracker: DialogueStateTracker, domain: Domain) -> DialogueStateTracker:
+    """What the Rasa process logs when the action server cannot run action_session_start."""
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update_with_events(sessions.fallback_events(tracker, domain), domain)
+    return tracker
+
+
+def test_without_the_action_server_a_paused_conversation_stays_paused_in_the_new_session(domain: Domain) -> None:
+    tracker = start_without_action_server(handed_over_session("waiting-patient", domain), domain)
+
+    assert tracker.is_paused()
+    assert set_slots(tracker) == SLOTS
+    assert tracker.latest_action_name == "action_listen"
+
+
+def test_without_the_action_server_a_conversation_the_bot_holds_starts_like_rasas_default(domain: Domain) -> None:
+    released = handed_over_session("released-patient", domain)
+    released.update(ConversationResumed())
+    default_released = handed_over_session("released-patient", domain)
+    default_released.update(ConversationResumed())
+
+    ours = start_without_action_server(released, domain)
+    default = start_default_session(default_released, domain)
+
+    assert not ours.is_paused()
+    assert new_session(ours) == new_session(default)
+    assert set_slots(ours) == set_slots(default) == SLOTS

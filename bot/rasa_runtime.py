@@ -14,7 +14,10 @@ The launcher starts Rasa through this module instead of `rasa run`, for three re
    custom actions, form validation and `action_ask_*`): the call gets `ACTION_TIMEOUT_SECONDS`
    (default 10), and a failure becomes an apology with the offer of a person and the hospital's
    numbers (data/policies/service.yml), followed by `action_listen`, so the turn ends there.
-   Later calls in the same turn are skipped instead of waiting again. Patching the method, and
+   Later calls in the same turn are skipped instead of waiting again. A failed
+   `action_session_start` is not apologised for: the guard opens the session as Rasa's default
+   would, keeping a pause (`bot.sessions.fallback_events`); Rasa itself would log neither the
+   session start nor `action_listen`, and the policies then loop. Patching the method, and
    not substituting a subclass, is needed because Rasa creates `RemoteAction` in two modules
    (`rasa.core.actions.action` and, for form validation, `rasa.core.actions.forms`). Responses
    of `domain.yml` (like `utter_emergency`) do not involve the action server and still go out.
@@ -30,10 +33,10 @@ from collections import OrderedDict
 from typing import Any, Callable, Coroutine, List, Optional, Sequence, Tuple
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction
 
-from bot import logging_filter, service_texts, settings
+from bot import logging_filter, service_texts, sessions, settings
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ def guarded(run: RemoteRun, timeout: float) -> RemoteRun:
 
     async def guarded_run(self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Event]:
         turn = _turn(tracker)
-        if turn in failed_turns:
+        if turn in failed_turns and self.name() != ACTION_SESSION_START_NAME:
             logger.info("skipping custom action %s: the action server already failed this turn", self.name())
             return []
         try:
@@ -91,6 +94,8 @@ def guarded(run: RemoteRun, timeout: float) -> RemoteRun:
             logger.error("custom action %s got no answer within %.1f s; apologising", self.name(), timeout)
         except Exception as error:  # noqa: BLE001 - any failure of the action server gets the apology
             logger.error("custom action %s failed (%s: %s); apologising", self.name(), type(error).__name__, error)
+        if self.name() == ACTION_SESSION_START_NAME:
+            return sessions.fallback_events(tracker, domain)
         failed_turns[turn] = None
         while len(failed_turns) > _REMEMBERED_TURNS:
             failed_turns.popitem(last=False)

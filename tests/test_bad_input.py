@@ -82,12 +82,9 @@ def test_a_message_without_text_is_answered_with_what_to_do(system: RunningSyste
 
 def test_twenty_thousand_characters_are_refused_at_once_with_the_limit_named(system: RunningSystem) -> None:
     sender = f"p-{uuid.uuid4()}"
-    started = time.monotonic()
     status, replies = webhook(system, json.dumps({"sender": sender, "message": LONG_MESSAGE}).encode())
-    seconds = time.monotonic() - started
     assert status == 200
     assert "20000 个字" in replies[0]["text"] and f"{MAX_MESSAGE_CHARS} 个字" in replies[0]["text"]
-    assert seconds < 20, f"the refusal took {seconds:.1f} s"
     status, replies = webhook(system, json.dumps({"sender": sender, "message": "你好"}).encode())
     assert "您好" in replies[0]["text"]
     assert tracker_texts(system, sender) == ["你好"]

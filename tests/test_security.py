@@ -31,7 +31,6 @@ from bot.store.db import session_scope
 from bot.store.models import Staff
 from tests.conftest import (
     STAFF_PASSWORD,
-    STAFF_USER,
     TELEGRAM_TOKEN,
     TELEGRAM_WEBHOOK_SECRET,
     RunningSystem,

@@ -77,9 +77,11 @@ async def staff_reply_across_instances(cluster: Cluster) -> None:
 
         # The console's own Rasa client, pointed at instance A, which holds no socket of this patient.
         instance_a = RasaClient(ConsoleConfig(cluster.database_url, cluster.url("rasa-a"), cluster.token))
+        sent_at = time.monotonic()
         await asyncio.to_thread(instance_a.send_staff_message, patient.session_id, "socketio", "您好，我是值班护士。", STAFF_USER)
         instance_a.close()
         reply = await patient.message_containing("值班护士")
+        cluster.timings["staff_reply_to_other_instance_seconds"] = round(time.monotonic() - sent_at, 2)
         assert reply.get("staff") is True, f"the widget cannot tell a person's reply: {reply}"
         assert STAFF_USER not in json.dumps(reply), "the staff login name reached the patient"
 

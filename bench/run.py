@@ -114,7 +114,7 @@ class Stack:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             if "rasa_sdk" in cmdline:
                 found["actions"] = pid
-            elif " rasa run" in cmdline:
+            elif " rasa run" in cmdline or "bot.rasa_runtime" in cmdline:
                 found["rasa"] = pid
             elif "uvicorn" in cmdline or "bot.console" in cmdline:
                 found["console"] = pid
@@ -189,6 +189,18 @@ async def _conversation(client: httpx.AsyncClient, url: str, turns: int, latenci
     return errors
 
 
+async def sequential_turns(stack: Stack, rounds: int) -> Dict[str, float]:
+    """One patient at a time, each a conversation of `len(CONVERSATION)` turns, until `rounds` messages."""
+    latencies: List[float] = []
+    errors = 0
+    async with httpx.AsyncClient(timeout=120) as client:
+        start = time.perf_counter()
+        while len(latencies) < rounds:
+            errors += await _conversation(client, stack.rasa_url, min(len(CONVERSATION), rounds - len(latencies)), latencies)
+        wall = time.perf_counter() - start
+    return summarize(latencies, errors, wall)
+
+
 async def full_turns(stack: Stack, conversations: int, turns: int) -> Dict[str, float]:
     latencies: List[float] = []
     limits = httpx.Limits(max_connections=conversations, max_keepalive_connections=conversations)
@@ -229,6 +241,7 @@ def machine() -> Dict[str, str]:
         "memory_gb": f"{mem_kb / 1024 / 1024:.0f}",
         "python": platform.python_version(),
         "kernel": platform.release(),
+        "load_before": Path("/proc/loadavg").read_text().split()[0],
     }
 
 
@@ -247,7 +260,7 @@ def run(label: str, rounds: int, turns: int, skip_training: bool) -> Dict[str, o
         result["startup_s"] = round(stack.wait_ready(), 1)
         asyncio.run(full_turns(stack, 4, 2))  # warm-up: model graphs, connections, caches
         result["nlu_parse"] = asyncio.run(nlu_latency(stack, rounds))
-        result["full_turn_sequential"] = asyncio.run(full_turns(stack, 1, rounds))
+        result["full_turn_sequential"] = asyncio.run(sequential_turns(stack, rounds))
         for n in (8, 32, 128):
             result[f"full_turn_{n}_concurrent"] = asyncio.run(full_turns(stack, n, turns))
         result["peak_memory_mb"] = {name: peak_rss_mb(pid) for name, pid in stack.processes().items()}
@@ -303,7 +316,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--label", default="current", help="name of this run in results.md")
     parser.add_argument("--rounds", type=int, default=200, help="sequential requests per measurement")
-    parser.add_argument("--turns", type=int, default=10, help="messages per conversation in the concurrent runs")
+    parser.add_argument("--turns", type=int, default=5, help="messages per conversation in the concurrent runs")
     parser.add_argument("--skip-training", action="store_true", help="do not measure a full training")
     parser.add_argument("--render-only", action="store_true", help="only rebuild results.md from bench/runs/")
     args = parser.parse_args(argv)

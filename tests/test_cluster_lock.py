@@ -11,10 +11,10 @@ import uuid
 from typing import Iterator, List
 
 import pytest
-from rasa.core.lock_store import RedisLockStore
+from rasa.core.lock_store import LockStore
 
-from bot.store.lock_store import redis_lock_store_from_url
-from bot.store.redis_lock import AtomicRedisLockStore
+from bot.store.lock_store import EnvLockStore
+from bot.store.redis_lock import AtomicRedisLockStore, redis_lock_store_from_url
 from tests.services import redis_url
 
 TICKETS_PER_INSTANCE = 40
@@ -27,12 +27,12 @@ def redis(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield url
 
 
-def issue_at_once(stores: List[RedisLockStore], conversation_id: str) -> List[int]:
+def issue_at_once(stores: List[LockStore], conversation_id: str) -> List[int]:
     """Every store (one per Rasa instance) issues tickets for one conversation from its own thread."""
     issued: List[int] = []
     start = threading.Barrier(len(stores))
 
-    def issue(store: RedisLockStore) -> None:
+    def issue(store: LockStore) -> None:
         start.wait()
         for _ in range(TICKETS_PER_INSTANCE):
             issued.append(store.issue_ticket(conversation_id))
@@ -45,9 +45,11 @@ def issue_at_once(stores: List[RedisLockStore], conversation_id: str) -> List[in
     return issued
 
 
-def test_two_instances_issuing_tickets_at_once_never_share_or_lose_one(redis: str) -> None:
+@pytest.mark.parametrize("store_class", [AtomicRedisLockStore, EnvLockStore], ids=["deploy", "make-run"])
+def test_two_instances_issuing_tickets_at_once_never_share_or_lose_one(redis: str, store_class: type) -> None:
+    """Both endpoints files: deploy/endpoints.yml's store, and endpoints.yml's with REDIS_URL set."""
     conversation_id = f"lock-{uuid.uuid4().hex}"
-    stores = [AtomicRedisLockStore(), AtomicRedisLockStore()]
+    stores = [store_class(), store_class()]
     try:
         issued = issue_at_once(stores, conversation_id)
 

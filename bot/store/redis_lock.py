@@ -9,7 +9,7 @@ from Open Source). Here each of those steps is one Redis transaction (WATCH / MU
 when another instance changed the lock meanwhile); reading, waiting and the ticket logic stay Rasa's.
 
 Referenced from deploy/endpoints.yml as `bot.store.redis_lock.AtomicRedisLockStore`, configured by
-`REDIS_URL` like `bot.store.lock_store.EnvLockStore`.
+`REDIS_URL`; `bot.store.lock_store.EnvLockStore` (endpoints.yml) uses it when `REDIS_URL` is set.
 """
 
 from __future__ import annotations
@@ -17,16 +17,31 @@ from __future__ import annotations
 import json
 import os
 from typing import Callable, Optional, Text, Tuple, TypeVar
+from urllib.parse import urlsplit
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 from redis.exceptions import RedisError
 
-from bot.store.lock_store import redis_lock_store_from_url
-
 T = TypeVar("T")
 Change = Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], T]]
+
+
+def redis_lock_store_from_url(url: str) -> RedisLockStore:
+    """Build Rasa's Redis lock store from a `redis://[:password@]host[:port][/db]` URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ValueError(f"REDIS_URL must start with redis:// or rediss://, got {parts.scheme!r}")
+    db_path = parts.path.lstrip("/")
+    return RedisLockStore(
+        host=parts.hostname or "localhost",
+        port=parts.port or 6379,
+        db=int(db_path) if db_path else 1,
+        username=parts.username or None,
+        password=parts.password or None,
+        use_ssl=parts.scheme == "rediss",
+    )
 
 
 class AtomicRedisLockStore(RedisLockStore):

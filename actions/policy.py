@@ -9,9 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms import AskAction, PatientFormValidation, procedure_buttons, session_events, user_intents
-from bot import answers, phone, policies
-
-phone.install_log_masking()
+from bot import answers, policies
 
 DEFAULT_INTENT = "ask_procedure_info"
 

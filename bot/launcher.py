@@ -7,6 +7,7 @@ too, so a half-running system never pretends to be healthy.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List
 
-from bot import logging_filter, policies, settings
+from bot import logging_filter, policies, service_texts, settings
 from bot.store import migrate
 
 MODEL_PATH = settings.PROJECT_ROOT / "models" / "current.tar.gz"
@@ -76,6 +77,10 @@ def _wait_until_ready(url: str, procs: Dict[str, subprocess.Popen]) -> None:
     raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT_SECONDS} s")
 
 
+def _demo_body() -> str:
+    return json.dumps({"sender": "demo", "message": service_texts.text("demo_message")}, ensure_ascii=False)
+
+
 def _telegram_line(cfg: settings.Settings) -> str:
     if not os.environ.get("TELEGRAM_TOKEN", "").strip():
         return "  Telegram: off (set TELEGRAM_TOKEN and TELEGRAM_WEBHOOK_SECRET to enable it)\n"
@@ -127,7 +132,7 @@ def run() -> int:
         print(
             "\nThe assistant is running:\n"
             f"  REST:    curl -s {cfg.rasa_url}/webhooks/rest/webhook "
-            "-d '{\"sender\":\"demo\",\"message\":\"我想退款\"}'\n"
+            f"-d '{_demo_body()}'\n"
             f"  Rasa HTTP API: {cfg.rasa_url} (token in RASA_TOKEN or var/rasa_token)\n"
             f"  Demo hospital page with the patient chat widget: {cfg.console_url}/\n"
             f"  Staff console: {cfg.console_url}/console\n"

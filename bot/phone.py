@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -65,27 +64,3 @@ def mask(number: Optional[str]) -> str:
 def mask_text(text: str) -> str:
     """Every mobile number inside a free text replaced by its masked form."""
     return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-
-
-class MaskingFilter(logging.Filter):
-    """Masks mobile numbers in every record that passes through a handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_text(message)
-        if masked != message:
-            record.msg = masked
-            record.args = None
-        return True
-
-
-def install_log_masking(logger: Optional[logging.Logger] = None) -> None:
-    """Attach the masking filter to the handlers of `logger` (the root logger by default).
-
-    Filters on handlers see the records of every child logger, which filters on a
-    logger do not. Installing twice is harmless.
-    """
-    target = logger or logging.getLogger()
-    for handler in target.handlers:
-        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-            handler.addFilter(MaskingFilter())

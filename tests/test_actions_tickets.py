@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, List, Optional
 import pytest
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from actions import tickets as ticket_actions
 from bot import policies, tickets

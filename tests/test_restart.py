@@ -25,6 +25,7 @@ from tests.services import fresh_postgres_database
 PHONE = "13812345678"
 OPENING = ["我想退款", "是", "双眼皮"]  # ends with the form asking when the procedure was done
 REST_OF_FORM = ["上个月15号", "两边眼皮一宽一窄，和术前设计的不一样，想退款", PHONE, "是"]
+FIVE_HOURS = 5 * 3600  # longer than the domain's session_expiration_time (240 min)
 RESULTS = ROOT / "results"
 
 
@@ -133,3 +134,30 @@ def test_a_claimed_handoff_survives_a_console_restart_and_staff_can_reply_and_re
     assert ("staff", "您好，我是值班护士。") in [(line["role"], line["text"]) for line in transcript]
     assert post_json(f"{console}/release", {}, headers)["status"] == "closed"
     assert stack.say(sender, "你好"), "the bot did not answer after the release"
+
+
+def age_conversation(database_url: str, sender: str, seconds: int) -> None:
+    """Move every stored event of `sender` `seconds` into the past, as if the patient had been silent."""
+    engine = db.get_engine(database_url)
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT id, data FROM events WHERE sender_id = :s"), {"s": sender}).all()
+        for event_id, data in rows:
+            event = json.loads(data)
+            event["timestamp"] -= seconds
+            conn.execute(
+                text("UPDATE events SET data = :d, timestamp = :t WHERE id = :i"),
+                {"d": json.dumps(event), "t": event["timestamp"], "i": event_id},
+            )
+
+
+def test_a_patient_still_waiting_after_the_session_expired_gets_no_bot_answer(stack: Stack) -> None:
+    sender = f"overnight-{uuid.uuid4().hex}"
+    handed_over(stack, sender)
+    age_conversation(stack.database_url, sender, FIVE_HOURS)
+
+    assert stack.say(sender, "早上好，还在排队吗？") == [], "the new session let the bot answer a waiting patient"
+    tracker = stack.tracker(sender)
+    assert tracker["paused"]
+    assert sum(e["event"] == "session_started" for e in tracker["events"]) == 2, "no new session was started"
+    headers = staff_headers(stack)
+    assert handoff_of(stack, headers, sender)["status"] == "waiting"

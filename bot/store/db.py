@@ -9,6 +9,7 @@ from typing import Iterator, Optional
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot import settings
 
@@ -26,12 +27,25 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
+def sqlite_file_engine(url: str) -> Engine:
+    """An engine for a SQLite file that keeps its connections open.
+
+    SQLAlchemy 1.4 gives file databases a `NullPool`: every session opened the file again, read its
+    schema and ran the pragmas, a large part of a turn's tracker load and save in the profile of
+    bench/notes.md. A `QueuePool` reuses connections; several processes still share the file through
+    WAL (bot/store/migrate.py) and the busy timeout.
+    """
+    engine = create_engine(
+        url, future=True, poolclass=QueuePool, pool_size=5, max_overflow=10, connect_args={"check_same_thread": False}
+    )
+    _configure_sqlite(engine)
+    return engine
+
+
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
-        _configure_sqlite(engine)
-        return engine
+        return sqlite_file_engine(url)
     return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 

@@ -26,6 +26,8 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from bot.store.db import sqlite_file_engine
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_SECONDS = 30.0
@@ -81,6 +83,9 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "postgresql":
             self.engine = _resilient_engine(self.engine.url)
+            self.sessionmaker = sessionmaker(bind=self.engine)
+        elif self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            self.engine = sqlite_file_engine(str(self.engine.url))
             self.sessionmaker = sessionmaker(bind=self.engine)
         self.retry_budget = retry_seconds()
 

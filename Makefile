@@ -101,7 +101,7 @@ nlu-eval: $(STAMP) $(MODEL)
 	$(PY) -m bot.nlu.evaluate --model $(MODEL) --out results
 
 # Latency, throughput, memory and training cost; writes bench/results.md (LABEL names the run).
-bench: $(STAMP) $(MODEL)
+bench: $(STAMP) $(MODEL) $(NGINX)
 	$(PY) bench/run.py --label $(or $(LABEL),current)
 
 # Re-resolve requirements.in into the exact lock file.

@@ -24,7 +24,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import httpx
 
@@ -155,6 +155,28 @@ def peak_rss_mb(pid: int) -> float:
     return round(total, 1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_message(
+    pids: Dict[str, int], measure: Callable[[], Dict[str, float]]
+) -> Tuple[Dict[str, float], Dict[str, float]]:
+    """`measure()`'s figures, and the CPU milliseconds each process spent per message meanwhile.
+
+    On a machine whose cores are all busy, these bound the throughput: messages per second ≤
+    1000 × cores / (sum of the per-message CPU of every process, the load generator's included)."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    client_before = time.process_time()
+    figures = measure()
+    count = max(1, int(figures["count"]))
+    cpu = {name: round((cpu_seconds(pid) - before[name]) * 1000 / count, 1) for name, pid in pids.items()}
+    cpu["load generator"] = round((time.process_time() - client_before) * 1000 / count, 1)
+    return figures, cpu
+
+
 async def nlu_latency(stack: Stack, rounds: int) -> Dict[str, float]:
     latencies: List[float] = []
     errors = 0
@@ -189,25 +211,25 @@ async def _conversation(client: httpx.AsyncClient, url: str, turns: int, latenci
     return errors
 
 
-async def sequential_turns(stack: Stack, rounds: int) -> Dict[str, float]:
+async def sequential_turns(url: str, rounds: int) -> Dict[str, float]:
     """One patient at a time, each a conversation of `len(CONVERSATION)` turns, until `rounds` messages."""
     latencies: List[float] = []
     errors = 0
     async with httpx.AsyncClient(timeout=120) as client:
         start = time.perf_counter()
         while len(latencies) < rounds:
-            errors += await _conversation(client, stack.rasa_url, min(len(CONVERSATION), rounds - len(latencies)), latencies)
+            errors += await _conversation(client, url, min(len(CONVERSATION), rounds - len(latencies)), latencies)
         wall = time.perf_counter() - start
     return summarize(latencies, errors, wall)
 
 
-async def full_turns(stack: Stack, conversations: int, turns: int) -> Dict[str, float]:
+async def full_turns(url: str, conversations: int, turns: int) -> Dict[str, float]:
     latencies: List[float] = []
     limits = httpx.Limits(max_connections=conversations, max_keepalive_connections=conversations)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         start = time.perf_counter()
         errors = await asyncio.gather(
-            *(_conversation(client, stack.rasa_url, turns, latencies) for _ in range(conversations))
+            *(_conversation(client, url, turns, latencies) for _ in range(conversations))
         )
         wall = time.perf_counter() - start
     return summarize(latencies, sum(errors), wall)
@@ -245,7 +267,7 @@ def machine() -> Dict[str, str]:
     }
 
 
-def run(label: str, rounds: int, turns: int, skip_training: bool) -> Dict[str, object]:
+def run(label: str, rounds: int, turns: int, skip_training: bool, cluster: bool) -> Dict[str, object]:
     if not MODEL.exists():
         raise SystemExit(f"no model at {MODEL}: run 'make train' first (make bench does)")
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -258,14 +280,23 @@ def run(label: str, rounds: int, turns: int, skip_training: bool) -> Dict[str, o
     stack = Stack(workdir)
     try:
         result["startup_s"] = round(stack.wait_ready(), 1)
-        asyncio.run(full_turns(stack, 4, 2))  # warm-up: model graphs, connections, caches
+        asyncio.run(full_turns(stack.rasa_url, 4, 2))  # warm-up: model graphs, connections, caches
         result["nlu_parse"] = asyncio.run(nlu_latency(stack, rounds))
-        result["full_turn_sequential"] = asyncio.run(sequential_turns(stack, rounds))
+        result["full_turn_sequential"] = asyncio.run(sequential_turns(stack.rasa_url, rounds))
         for n in (8, 32, 128):
-            result[f"full_turn_{n}_concurrent"] = asyncio.run(full_turns(stack, n, turns))
+            if n == 32:
+                result["full_turn_32_concurrent"], result["cpu_ms_per_message_32"] = cpu_per_message(
+                    stack.processes(), lambda: asyncio.run(full_turns(stack.rasa_url, 32, turns))
+                )
+            else:
+                result[f"full_turn_{n}_concurrent"] = asyncio.run(full_turns(stack.rasa_url, n, turns))
         result["peak_memory_mb"] = {name: peak_rss_mb(pid) for name, pid in stack.processes().items()}
     finally:
         stack.stop()
+    if cluster:
+        from bench import cluster as scaled_out
+
+        result["cluster"] = scaled_out.measure(turns)
     if not skip_training:
         result["training"] = training_cost(workdir)
     nlu_p50 = result["nlu_parse"]["p50_ms"]  # type: ignore[index]
@@ -285,7 +316,7 @@ def render(runs: List[Dict[str, object]]) -> str:
     )
     cols = ["run", "date", "NLU p50/p95/p99", "turn p50/p95/p99", "8 conc p95 · msg/s · err",
             "32 conc p95 · msg/s · err", "128 conc p95 · msg/s · err", "turn/NLU", "peak MB (rasa/actions/console)",
-            "train s · model MB"]
+            "CPU ms/msg at 32 (rasa/actions/console/load gen.)", "train s · model MB"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in runs:
         def lat(key: str) -> str:
@@ -297,14 +328,29 @@ def render(runs: List[Dict[str, object]]) -> str:
             return f"{d.get('p95_ms')} · {d.get('msgs_per_s')} · {d.get('errors')}"
 
         mem = r.get("peak_memory_mb") or {}
+        cpu = r.get("cpu_ms_per_message_32") or {}
         training = r.get("training") or {}
         lines.append("| " + " | ".join([
             str(r["label"]), str(r["date"])[:16].replace("T", " "), lat("nlu_parse"), lat("full_turn_sequential"),
             conc("full_turn_8_concurrent"), conc("full_turn_32_concurrent"), conc("full_turn_128_concurrent"),
             str(r.get("full_to_nlu_ratio_p50")),
             f"{mem.get('rasa', '–')}/{mem.get('actions', '–')}/{mem.get('console', '–')}",
+            f"{cpu.get('rasa', '–')}/{cpu.get('actions', '–')}/{cpu.get('console', '–')}/{cpu.get('load generator', '–')}",
             f"{training.get('seconds', '–')} · {training.get('model_mb', '–')}",
         ]) + " |")
+    lines += ["", "Scaled out (bench/cluster.py): two Rasa instances and two action servers behind nginx, on "
+              "PostgreSQL and Redis, as in docs/deploy.md, on the same machine.", "",
+              "| run | 32 conc p50/p95 · msg/s · err | CPU ms/msg at 32 |", "|---|---|---|"]
+    for r in runs:
+        scaled = r.get("cluster")
+        if not scaled:
+            continue
+        if "not_measured" in scaled:
+            lines.append(f"| {r['label']} | not measured: {scaled['not_measured']} | |")
+            continue
+        d, cpu = scaled["full_turn_32_concurrent"], scaled["cpu_ms_per_message_32"]
+        lines.append(f"| {r['label']} | {d['p50_ms']}/{d['p95_ms']} · {d['msgs_per_s']} · {d['errors']} | "
+                     + ", ".join(f"{name} {ms}" for name, ms in cpu.items()) + " |")
     latest = runs[-1]["machine"] if runs else {}
     machine_line = ", ".join(f"{k}: {v}" for k, v in latest.items())  # type: ignore[union-attr]
     notes_path = ROOT / "bench" / "notes.md"
@@ -318,11 +364,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=200, help="sequential requests per measurement")
     parser.add_argument("--turns", type=int, default=5, help="messages per conversation in the concurrent runs")
     parser.add_argument("--skip-training", action="store_true", help="do not measure a full training")
+    parser.add_argument("--no-cluster", action="store_true", help="skip the two-instance measurement (bench/cluster.py)")
     parser.add_argument("--render-only", action="store_true", help="only rebuild results.md from bench/runs/")
     args = parser.parse_args(argv)
     RUNS.mkdir(parents=True, exist_ok=True)
     if not args.render_only:
-        result = run(args.label, args.rounds, args.turns, args.skip_training)
+        result = run(args.label, args.rounds, args.turns, args.skip_training, not args.no_cluster)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         (RUNS / f"{stamp}-{args.label}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
         print(json.dumps(result, ensure_ascii=False, indent=2))

@@ -1,4 +1,5 @@
-"""Action server responses checked against Rasa's schema, compiled once (bot/action_responses.py)."""
+"""What bot/rasa_runtime.py changes for speed: action server responses checked against Rasa's schema
+compiled once (bot/action_responses.py), and TensorFlow's thread pools when serving."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import action_responses
+from bot import action_responses, rasa_runtime
 
 GOOD = {"events": [{"event": "slot", "name": "procedure", "value": "双眼皮"}], "responses": [{"text": "好的"}]}
 BAD = {"events": [{"name": "procedure"}], "responses": []}  # an event without its type
@@ -42,3 +43,13 @@ def test_a_response_that_does_not_fit_is_refused_with_rasas_own_error(action: Re
     with pytest.raises(ValidationError) as refused:
         action._validate_action_result(BAD)
     assert "Failed to validate Action server response" in refused.value.message
+
+
+def test_serving_uses_one_tensorflow_thread_per_op_unless_the_operator_set_another_number() -> None:
+    unset: dict = {}
+    rasa_runtime.use_serving_tf_threads(unset)
+    assert unset == {"TF_INTER_OP_PARALLELISM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1"}
+
+    chosen = {"TF_INTRA_OP_PARALLELISM_THREADS": "4"}
+    rasa_runtime.use_serving_tf_threads(chosen)
+    assert chosen["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"

@@ -19,7 +19,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install train validate pytest test-stories browser-deps bench lock clean
+.PHONY: run test install train validate pytest test-stories browser-deps bench profile lock clean
 
 run: $(STAMP) $(MODEL) $(NODE_MODULES)
 	@mkdir -p var
@@ -103,6 +103,10 @@ nlu-eval: $(STAMP) $(MODEL)
 # Latency, throughput, memory and training cost; writes bench/results.md (LABEL names the run).
 bench: $(STAMP) $(MODEL) $(NGINX)
 	$(PY) bench/run.py --label $(or $(LABEL),current)
+
+# Where a turn spends Rasa's CPU (py-spy); writes bench/profile.md.
+profile: $(STAMP) $(MODEL)
+	$(PY) bench/profile.py
 
 # Re-resolve requirements.in into the exact lock file.
 lock:

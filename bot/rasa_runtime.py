@@ -23,11 +23,6 @@ The launcher starts Rasa through this module instead of `rasa run`, for four rea
    of `domain.yml` (like `utter_emergency`) do not involve the action server and still go out.
 4. **Action server responses are checked against a schema compiled once** (`bot.action_responses`):
    Rasa re-checked the schema itself on every call, a quarter of its CPU time per turn.
-
-TensorFlow gets one thread per operation unless `TF_INTER_OP_PARALLELISM_THREADS` /
-`TF_INTRA_OP_PARALLELISM_THREADS` say otherwise: a served turn runs tiny tensors on Rasa's single
-event loop, where a pool of op threads only adds hand-offs and takes the core the action server
-needs (bench/notes.md). Training (`rasa train`) keeps TensorFlow's defaults.
 """
 
 from __future__ import annotations
@@ -37,7 +32,7 @@ import logging
 import os
 import sys
 from collections import OrderedDict
-from typing import Any, Callable, Coroutine, List, MutableMapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Coroutine, List, Optional, Sequence, Tuple
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
@@ -52,7 +47,6 @@ HANDOFF_PAYLOAD = "/request_human"
 # Marks the apology in the tracker, so staff and tests can tell it from an ordinary answer.
 UNAVAILABLE_MARKER = "action_server_unavailable"
 _REMEMBERED_TURNS = 1000
-SERVING_TF_THREADS = {"TF_INTER_OP_PARALLELISM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1"}
 
 
 def action_timeout_seconds() -> float:
@@ -120,12 +114,6 @@ def guard_remote_actions(timeout: Optional[float] = None) -> None:
     RemoteAction.run = guarded(RemoteAction.run, timeout or action_timeout_seconds())  # type: ignore[assignment]
 
 
-def use_serving_tf_threads(environ: MutableMapping[str, str]) -> None:
-    """One TensorFlow thread per operation, unless the operator chose otherwise."""
-    for name, value in SERVING_TF_THREADS.items():
-        environ.setdefault(name, value)
-
-
 def rasa_argv(options: Sequence[str], token: str) -> List[str]:
     """The arguments of `rasa run` with the HTTP API on and its token."""
     return ["rasa", "run", "--enable-api", "--auth-token", token, *options]
@@ -135,7 +123,6 @@ def main(options: Optional[Sequence[str]] = None) -> None:
     logging_filter.install()
     guard_remote_actions()
     action_responses.install()
-    use_serving_tf_threads(os.environ)
     sys.argv = rasa_argv(sys.argv[1:] if options is None else options, settings.rasa_token())
     from rasa.__main__ import main as rasa_main
 

@@ -1,5 +1,4 @@
-"""What bot/rasa_runtime.py changes for speed: action server responses checked against Rasa's schema
-compiled once (bot/action_responses.py), and TensorFlow's thread pools when serving."""
+"""Action server responses checked against Rasa's schema, compiled once (bot/action_responses.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import action_responses, rasa_runtime
+from bot import action_responses
 
 GOOD = {"events": [{"event": "slot", "name": "procedure", "value": "双眼皮"}], "responses": [{"text": "好的"}]}
 BAD = {"events": [{"name": "procedure"}], "responses": []}  # an event without its type
@@ -44,12 +43,3 @@ def test_a_response_that_does_not_fit_is_refused_with_rasas_own_error(action: Re
         action._validate_action_result(BAD)
     assert "Failed to validate Action server response" in refused.value.message
 
-
-def test_serving_uses_one_tensorflow_thread_per_op_unless_the_operator_set_another_number() -> None:
-    unset: dict = {}
-    rasa_runtime.use_serving_tf_threads(unset)
-    assert unset == {"TF_INTER_OP_PARALLELISM_THREADS": "1", "TF_INTRA_OP_PARALLELISM_THREADS": "1"}
-
-    chosen = {"TF_INTRA_OP_PARALLELISM_THREADS": "4"}
-    rasa_runtime.use_serving_tf_threads(chosen)
-    assert chosen["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"

@@ -203,6 +203,7 @@ def test_claim_reply_and_release_reach_the_patient_on_their_channel(client, data
     assert release_params["output_channel"] == "socketio"
     assert release[0] == {"event": "resume"}
     assert release[1]["event"] == "bot" and "转人工" in release[1]["text"]
+    assert release[2] == {"event": "action", "name": "action_listen"}, "the bot would not listen after the release"
 
 
 def test_only_the_holder_may_reply_or_release(client, database, rasa) -> None:

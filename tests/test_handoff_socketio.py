@@ -108,7 +108,8 @@ async def conversation(system: RunningSystem) -> float:
         await patient.message_containing("继续为您解答")
         await patient.say("你好")
         _, answer = await patient.next_message()
-        assert answer, "the bot did not answer after the conversation was released"
+        assert "在线助手" in answer, f"not the greeting after the release: {answer}"
+        assert await patient.silence() == [], "more than the greeting after the release"
         return delay
     finally:
         await patient.client.disconnect()

@@ -59,8 +59,14 @@ class RasaClient:
         self._append(conversation_id, channel, [{"event": "bot", "text": text, "metadata": {"staff": username}}])
 
     def resume(self, conversation_id: str, channel: str, farewell: str) -> None:
-        """Give the conversation back to the bot (ConversationResumed) and tell the patient."""
-        self._append(conversation_id, channel, [{"event": "resume"}, {"event": "bot", "text": farewell}])
+        """Give the conversation back to the bot (ConversationResumed), tell the patient, and listen.
+
+        Rasa logs no `action_listen` after the action that paused the conversation, nor after the
+        messages a patient wrote meanwhile. Without one here the policies met the patient's next
+        message in a state no story has, and the fallback asked them to rephrase again and again
+        ("你好" after a release got the request eight times in one turn)."""
+        events = [{"event": "resume"}, {"event": "bot", "text": farewell}, {"event": "action", "name": "action_listen"}]
+        self._append(conversation_id, channel, events)
 
     def events(self, conversation_id: str) -> List[Dict[str, Any]]:
         tracker = self._request("GET", f"/conversations/{quote(conversation_id, safe='')}/tracker")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import socket
 import uuid
 
-from tests.conftest import RunningSystem
+from tests.conftest import RunningSystem, post_json
+
+MENU_QUESTION = "您想问的是下面哪一项"
 
 
 def texts(replies: list) -> str:
@@ -27,6 +29,24 @@ def test_bleeding_that_will_not_stop_names_120_and_the_on_call_line(system: Runn
     answer = texts(system.say(f"p-{uuid.uuid4()}", "伤口一直流血止不住"))
     assert "120" in answer
     assert "值班" in answer
+
+
+def test_a_dialogue_state_the_policies_never_saw_gets_the_menu_once_then_the_bot_listens(
+    system: RunningSystem,
+) -> None:
+    """The state an earlier release left behind: the handoff's pause, a message while paused, then the
+    conversation resumed without `action_listen`. The dialogue fallback answered it with the menu ten
+    times in one turn."""
+    sender = f"p-{uuid.uuid4()}"
+    system.say(sender, "转人工")
+    assert system.say(sender, "好的谢谢") == []
+    events = [{"event": "resume"}, {"event": "bot", "text": "人工客服已结束本次服务"}]
+    post_json(f"{system.rasa_url}/conversations/{sender}/tracker/events?token={system.token}", events)
+
+    replies = system.say(sender, "你好")
+
+    assert len(replies) == 1, texts(replies)
+    assert MENU_QUESTION in replies[0]["text"] or "在线助手" in replies[0]["text"]
 
 
 def test_ctrl_c_stops_every_process(tmp_path) -> None:

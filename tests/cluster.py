@@ -354,7 +354,9 @@ class Cluster(Deployment):
 
 
 class SocketPatient:
-    """What the web widget does: a Socket.IO session with a persistent session id (polling transport)."""
+    """What the web widget does: a Socket.IO session with a persistent session id (polling transport).
+
+    Each message received is the channel's `bot_uttered` payload plus `received_at` (perf_counter)."""
 
     def __init__(self, server_url: str) -> None:
         import socketio
@@ -363,7 +365,10 @@ class SocketPatient:
         self.session_id = f"widget-{uuid.uuid4().hex}"
         self.client = socketio.AsyncClient(reconnection=False)
         self.inbox: "asyncio.Queue[dict]" = asyncio.Queue()
-        self.client.on("bot_uttered", self.inbox.put)
+        self.client.on("bot_uttered", self._received)
+
+    async def _received(self, message: dict) -> None:
+        await self.inbox.put({**message, "received_at": time.perf_counter()})
 
     async def connect(self) -> None:
         confirmed = asyncio.get_running_loop().create_future()
@@ -375,18 +380,22 @@ class SocketPatient:
     async def say(self, text: str) -> None:
         await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
 
+    async def next_message(self, timeout: float = 30) -> dict:
+        return await asyncio.wait_for(self.inbox.get(), timeout)
+
     async def message_containing(self, needle: str, timeout: float = 30) -> dict:
         deadline = time.monotonic() + timeout
         while True:
-            message = await asyncio.wait_for(self.inbox.get(), max(0.1, deadline - time.monotonic()))
+            message = await self.next_message(max(0.1, deadline - time.monotonic()))
             if needle in message.get("text", ""):
                 return message
 
-    async def heard_within(self, seconds: float) -> List[dict]:
+    async def heard_within(self, seconds: float) -> List[str]:
+        """The texts of whatever arrives within `seconds` (callers expect nothing)."""
         await asyncio.sleep(seconds)
         heard = []
         while not self.inbox.empty():
-            heard.append(self.inbox.get_nowait())
+            heard.append(self.inbox.get_nowait().get("text", ""))
         return heard
 
     async def close(self) -> None:

@@ -104,7 +104,7 @@ async def widget_through_nginx(cluster: Cluster) -> None:
         await patient.say("疼" * 20000)
         await patient.message_containing("20000 个字")
         await patient.say("医院地址在哪里")
-        assert (await asyncio.wait_for(patient.inbox.get(), 30)).get("text")
+        assert (await patient.next_message()).get("text")
     finally:
         await patient.close()
 

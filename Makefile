@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 MODEL := models/current.tar.gz
 # npm packages (package-lock.json): socket.io-client, served to the patient widget, and playwright-core.
 NODE_MODULES := node_modules/.installed
-TRAIN_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/jieba -type f 2>/dev/null | sort)
+TRAIN_INPUTS := config.yml domain.yml bot/nlu/normalise.py $(shell find data/nlu data/rules data/stories data/jieba -type f 2>/dev/null | sort)
 
 export DATABASE_URL ?= sqlite:///var/app.db
 export RASA_PORT ?= 5005
@@ -19,13 +19,13 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install train validate pytest test-stories browser-deps bench profile lock clean
+.PHONY: run test install train validate pytest test-stories nlu-eval triage-eval browser-deps bench profile lock clean
 
 run: $(STAMP) $(MODEL) $(NODE_MODULES)
 	@mkdir -p var
 	$(PY) -m bot run
 
-test: $(STAMP) $(MODEL) validate pytest nlu-eval test-stories
+test: $(STAMP) $(MODEL) validate pytest nlu-eval triage-eval test-stories
 	@echo "All checks passed."
 
 install: $(STAMP)
@@ -99,6 +99,12 @@ test-stories: $(STAMP) $(MODEL)
 # fails under the thresholds of bot/nlu/evaluate.py. Writes results/nlu_holdout.{json,md}.
 nlu-eval: $(STAMP) $(MODEL)
 	$(PY) -m bot.nlu.evaluate --model $(MODEL) --out results
+
+# Red-flag recall per concept and the near-miss rate on tests/nlu/triage_*.yml (docs/triage.md); fails when
+# any red flag of the enforced set is missed or more than 5 % of its near-misses would open an urgent handoff.
+# Writes results/triage.{json,md}.
+triage-eval: $(STAMP) $(MODEL)
+	$(PY) -m bot.nlu.triage_eval --model $(MODEL) --out results
 
 # Latency, throughput, memory and training cost; writes bench/results.md (LABEL names the run).
 bench: $(STAMP) $(MODEL) $(NGINX)

@@ -1,4 +1,5 @@
-"""action_rephrase_with_topics: after a miss, offer the likeliest topics; after two, a person."""
+"""action_rephrase_with_topics: a symptom to check gets the red-flag checklist; after a miss, the likeliest
+topics; after two, a person."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ class ActionRephraseWithTopics(Action):
         return "action_rephrase_with_topics"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if fallback.needs_checklist(tracker.latest_message):
+            text, buttons = fallback.red_flag_checklist(tracker.latest_message)
+            dispatcher.utter_message(text=text, buttons=buttons)
+            return []
         if fallback.should_hand_off(tracker.events):
             return [FollowupAction(HANDOFF_ACTION)]
         response = fallback.rephrase_response(domain.get("responses") or {})

@@ -127,11 +127,11 @@ def history_text(ticket: TicketView, snapshot: PolicySnapshot) -> str:
 
 
 def prompt(key: str, snapshot: PolicySnapshot, **values: object) -> str:
-    """A sentence of `prompts` in data/policies/prompts.yml with its {…} filled in."""
+    """A sentence of `prompts` in data/policies/prompts.yml with its {…} and the hospital's facts filled in."""
     template = snapshot.get(f"prompts.{key}")
     if template is None:
         raise KeyError(f"prompts.{key} is missing from data/policies (run `python -m bot policies load`)")
-    return template.format(**values)
+    return template.format(**{**hospital.load().facts(), **values})
 
 
 def answer(intent: str, procedure: Optional[str], snapshot: PolicySnapshot) -> str:

@@ -1,5 +1,9 @@
 """When the NLU did not understand: offer the likeliest topics, and a person on the second miss.
 
+A message the triage layer sent here to be checked (bot/nlu/red_flags.py, `triage.level == "check"`) is no
+miss: it gets the red-flag checklist (`red_flag_checklist`), whose options report an emergency and whose
+"none" button goes on with the intent the classifier had recognised.
+
 The topic buttons are the domain's `utter_ask_rephrase` response: its text, and the
 subset of its buttons whose payload (`/<intent>`) names one of the likeliest intents
 of the latest message. The full response, every button, is what a patient gets who
@@ -8,9 +12,20 @@ says none of the offered topics fits.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+import json
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from bot import service_texts
 
 FALLBACK_INTENT = "nlu_fallback"
+EMERGENCY_INTENT = "report_emergency"
+CHECK_LEVEL = "check"
+# Where "none of these" goes when the classifier's own intent is no answer (a greeting, a fallback …).
+CHECKLIST_DEFAULT_INTENT = "report_postop_pain"
+CHECKLIST_ANSWERABLE = frozenset(
+    {"report_postop_pain", "report_side_effect", "ask_recovery", "ask_procedure_info", "complain_result",
+     "complain_asymmetry", "complain_scar", "request_revision", "request_refund", "ask_refund_policy"}
+)
 REPHRASE_RESPONSE = "utter_ask_rephrase"
 MAX_TOPICS = 3
 MISSES_BEFORE_HANDOFF = 2
@@ -56,6 +71,29 @@ def _intent_of(event: Mapping[str, Any]) -> Optional[str]:
     return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
 
 
+def needs_checklist(parse_data: Mapping[str, Any]) -> bool:
+    """Whether the triage layer sent this message to be checked for red flags."""
+    return (parse_data.get("triage") or {}).get("level") == CHECK_LEVEL
+
+
+def _payload(intent: str, entities: Mapping[str, str]) -> str:
+    return f"/{intent}{json.dumps(dict(entities), ensure_ascii=False)}" if entities else f"/{intent}"
+
+
+def red_flag_checklist(parse_data: Mapping[str, Any]) -> Tuple[str, List[Dict[str, str]]]:
+    """The checklist question and its buttons for a message the triage sent to be checked."""
+    options = service_texts.titles("red_flag_checklist.options")
+    buttons = [
+        {"title": title, "payload": _payload(EMERGENCY_INTENT, {"red_flag": concept})} for concept, title in options.items()
+    ]
+    original = (parse_data.get("triage") or {}).get("classifier_intent")
+    intent = original if original in CHECKLIST_ANSWERABLE else CHECKLIST_DEFAULT_INTENT
+    procedures = [e.get("value") for e in parse_data.get("entities") or [] if e.get("entity") == "procedure"]
+    entities = {"procedure": str(procedures[0])} if procedures else {}
+    buttons.append({"title": service_texts.text("red_flag_checklist.none"), "payload": _payload(intent, entities)})
+    return service_texts.text("red_flag_checklist.text"), buttons
+
+
 def consecutive_misses(events: Sequence[Mapping[str, Any]]) -> int:
     """How many patient messages in a row, up to the latest, the NLU did not understand."""
     misses = 0
@@ -65,7 +103,7 @@ def consecutive_misses(events: Sequence[Mapping[str, Any]]) -> int:
             break
         if kind != "user":
             continue
-        if _intent_of(event) != FALLBACK_INTENT:
+        if _intent_of(event) != FALLBACK_INTENT or needs_checklist(event.get("parse_data") or {}):
             break
         misses += 1
     return misses

@@ -19,7 +19,8 @@ from bot.hospital import Hospital
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Staff, utcnow
 
-PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
+URGENT = "urgent"
+PRIORITY_RANK = {URGENT: 0, "high": 1, "normal": 2}
 
 # The latest user intent decides why the patient is handed over and how urgently.
 REASON_BY_INTENT = {
@@ -120,7 +121,10 @@ def request_handoff(
     now: Optional[datetime] = None,
     database_url: Optional[str] = None,
 ) -> Notice:
-    """Queue the conversation for a person and word the honest answer for the patient."""
+    """Queue the conversation for a person and word the honest answer for the patient.
+
+    An urgent handoff (an emergency) is told that the on-call team was alerted, never a queue position or a wait.
+    """
     now = now or utcnow()
     reason, priority = reason_for_intent(intent)
     for attempt in range(2):
@@ -135,7 +139,9 @@ def request_handoff(
             if attempt:
                 raise
     staffed = hospital.is_staffed(now)
-    if staffed:
+    if priority == URGENT:
+        text = hospital.message("urgent")
+    elif staffed:
         text = hospital.message("queued", position=position, wait_minutes=hospital.expected_wait_minutes(position))
     else:
         opens_at = hospital.opens_at_text(hospital.next_opening(now))

@@ -1,4 +1,4 @@
-"""The hospital's service facts (data/policies/hospital.yml): staff hours, the on-call line, handoff texts."""
+"""The hospital's facts (data/policies/hospital.yml): numbers, address, staff hours, handoff texts."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ class Hospital:
     timezone: ZoneInfo
     hotline: str
     on_call_line: str
+    crisis_line: str
+    address: str
+    hotline_hours: str
+    clinic_hours: str
     service_days: FrozenSet[int]
     opens: time
     closes: time
@@ -48,15 +52,22 @@ class Hospital:
     def expected_wait_minutes(self, position: int) -> int:
         return position * self.minutes_per_waiting_patient
 
-    def message(self, name: str, **values: object) -> str:
-        """One of `handoff_messages`, with the hospital's facts and `values` filled in."""
-        facts = {
-            "on_call_line": self.on_call_line,
+    def facts(self) -> Dict[str, str]:
+        """What any patient-facing text may name as {hotline}, {on_call_line}, {crisis_line}, {address}, …"""
+        return {
             "hotline": self.hotline,
+            "hotline_hours": self.hotline_hours,
+            "on_call_line": self.on_call_line,
+            "crisis_line": self.crisis_line,
+            "address": self.address,
+            "clinic_hours": self.clinic_hours,
             "opens": self.opens.strftime("%H:%M"),
             "closes": self.closes.strftime("%H:%M"),
         }
-        return self.messages[name].format(**facts, **values)
+
+    def message(self, name: str, **values: object) -> str:
+        """One of `handoff_messages`, with the hospital's facts and `values` filled in."""
+        return self.messages[name].format(**self.facts(), **values)
 
     def opens_at_text(self, opening: datetime) -> str:
         local = self.local(opening)
@@ -75,6 +86,10 @@ def parse(document: dict) -> Hospital:
         timezone=ZoneInfo(facts["timezone"]),
         hotline=str(facts["hotline"]),
         on_call_line=str(facts["on_call_line"]),
+        crisis_line=str(facts["crisis_line"]),
+        address=str(facts["address"]),
+        hotline_hours=str(facts["hotline_hours"]),
+        clinic_hours=str(facts["clinic_hours"]),
         service_days=frozenset(int(day) for day in service["days"]),
         opens=_clock(service["opens"]),
         closes=_clock(service["closes"]),

@@ -23,6 +23,12 @@ The launcher starts Rasa through this module instead of `rasa run`, for four rea
    of `domain.yml` (like `utter_emergency`) do not involve the action server and still go out.
 4. **Action server responses are checked against a schema compiled once** (`bot.action_responses`):
    Rasa re-checked the schema itself on every call, a quarter of its CPU time per turn.
+5. **An emergency is answered in every state** (CONTRACT.md §5). While a person holds a conversation, Rasa's
+   processor predicts nothing for a paused tracker (`MessageProcessor._should_handle_message`), so a patient
+   waiting for staff who then reports bleeding got silence. `answer_emergencies_while_paused()` runs the
+   emergency rule's steps for a paused tracker whose latest message is `report_emergency`: the emergency text,
+   then `action_handoff`, which raises the open handoff to urgent in the same turn (the console is told at
+   once) and pauses again. Every other message of a paused conversation still gets no automatic answer.
 """
 
 from __future__ import annotations
@@ -34,7 +40,10 @@ import sys
 from collections import OrderedDict
 from typing import Any, Callable, Coroutine, List, Optional, Sequence, Tuple
 
-from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, action_for_name_or_text
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.processor import MessageProcessor
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction
 
@@ -44,6 +53,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_ACTION_TIMEOUT_SECONDS = 10.0
 HANDOFF_PAYLOAD = "/request_human"
+EMERGENCY_INTENT = "report_emergency"
+# The steps of data/rules/emergency.yml, run for a paused conversation; recorded as this policy's prediction.
+PAUSED_EMERGENCY_ACTIONS = ("utter_emergency", "action_handoff")
+PAUSED_EMERGENCY_POLICY = "paused_emergency"
 # Marks the apology in the tracker, so staff and tests can tell it from an ordinary answer.
 UNAVAILABLE_MARKER = "action_server_unavailable"
 _REMEMBERED_TURNS = 1000
@@ -114,6 +127,30 @@ def guard_remote_actions(timeout: Optional[float] = None) -> None:
     RemoteAction.run = guarded(RemoteAction.run, timeout or action_timeout_seconds())  # type: ignore[assignment]
 
 
+def answer_emergencies_while_paused() -> None:
+    """Answer an emergency in a paused conversation with the steps of the emergency rule.
+
+    The rule (data/rules/emergency.yml) cannot be predicted there: a paused tracker never logged the
+    `action_listen` the rule starts from, so the policies would answer with the rephrase menu.
+    """
+    original = MessageProcessor._run_prediction_loop
+    if hasattr(original, "__wrapped__"):
+        return
+
+    async def run_prediction_loop(self: MessageProcessor, output_channel: Any, tracker: Any) -> None:
+        latest = tracker.latest_message
+        if not (tracker.is_paused() and latest is not None and latest.intent.get(INTENT_NAME_KEY) == EMERGENCY_INTENT):
+            await original(self, output_channel, tracker)
+            return
+        for name in PAUSED_EMERGENCY_ACTIONS:
+            action = action_for_name_or_text(name, self.domain, self.action_endpoint)
+            prediction = PolicyPrediction.for_action_name(self.domain, name, PAUSED_EMERGENCY_POLICY)
+            await self._run_action(action, tracker, output_channel, self.nlg, prediction)
+
+    setattr(run_prediction_loop, "__wrapped__", original)
+    MessageProcessor._run_prediction_loop = run_prediction_loop  # type: ignore[assignment]
+
+
 def rasa_argv(options: Sequence[str], token: str) -> List[str]:
     """The arguments of `rasa run` with the HTTP API on and its token."""
     return ["rasa", "run", "--enable-api", "--auth-token", token, *options]
@@ -122,6 +159,7 @@ def rasa_argv(options: Sequence[str], token: str) -> List[str]:
 def main(options: Optional[Sequence[str]] = None) -> None:
     logging_filter.install()
     guard_remote_actions()
+    answer_emergencies_while_paused()
     action_responses.install()
     sys.argv = rasa_argv(sys.argv[1:] if options is None else options, settings.rasa_token())
     from rasa.__main__ import main as rasa_main

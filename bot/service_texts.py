@@ -24,13 +24,21 @@ def _document(path: Optional[Path] = None) -> Dict[str, Any]:
         return yaml.safe_load(handle)
 
 
-def text(key: str, **values: object) -> str:
-    """The sentence at the dotted `key` (`message_problems.too_long`), with its {…} filled in.
-
-    The hospital's hotline and on-call line are always available as {hotline} and {on_call_line}.
-    """
+def _node(key: str) -> Any:
     node: Any = _document()
     for part in key.split("."):
         node = node[part]
-    facts = hospital.load()
-    return str(node).format(hotline=facts.hotline, on_call_line=facts.on_call_line, **values)
+    return node
+
+
+def titles(key: str) -> Dict[str, str]:
+    """The mapping of names to sentences at the dotted `key` (`red_flag_checklist.options`)."""
+    return {str(name): str(title) for name, title in _node(key).items()}
+
+
+def text(key: str, **values: object) -> str:
+    """The sentence at the dotted `key` (`message_problems.too_long`), with its {…} filled in.
+
+    The hospital's facts (`Hospital.facts`: {hotline}, {on_call_line} …) are always available.
+    """
+    return str(_node(key)).format(**hospital.load().facts(), **values)

@@ -152,3 +152,41 @@ def test_misses_are_counted_back_to_the_start_of_the_session() -> None:
 def test_a_domain_without_the_rephrase_response_is_an_error() -> None:
     with pytest.raises(KeyError):
         fallback.rephrase_response({})
+
+
+def to_check(intent: str, text: str, entities: List[Dict[str, Any]] | None = None) -> Dict[str, Any]:
+    """A message the triage layer sent to be checked for red flags (bot/nlu/red_flags.py)."""
+    event = user("nlu_fallback", text, [{"name": intent, "confidence": 0.8}])
+    event["parse_data"]["triage"] = {"level": "check", "concept": "bleeding", "text": "渗血", "classifier_intent": intent}
+    event["parse_data"]["entities"] = entities or []
+    return event
+
+
+def test_a_symptom_to_check_gets_the_red_flag_checklist_not_the_topic_menu(domain) -> None:
+    procedure = [{"entity": "procedure", "value": "双眼皮"}]
+    messages, result = run([bot_action("action_listen"), to_check("report_postop_pain", "伤口有点渗血", procedure)], domain)
+
+    assert result == []
+    (message,) = messages
+    assert "为了您的安全" in message["text"] and "120" in message["text"]
+    payloads = [button["payload"] for button in message["buttons"]]
+    assert payloads[0] == '/report_emergency{"red_flag": "bleeding"}'
+    assert all(p.startswith("/report_emergency") for p in payloads[:-1])
+    assert payloads[-1] == '/report_postop_pain{"procedure": "双眼皮"}'
+    assert message["buttons"][-1]["title"] == "都没有"
+
+
+def test_none_of_the_checklist_goes_to_post_op_advice_when_the_classifier_had_no_answer(domain) -> None:
+    messages, _ = run([to_check("greet", "你好，我有点发烧")], domain)
+    assert messages[0]["buttons"][-1]["payload"] == "/report_postop_pain"
+
+
+def test_a_checklist_is_no_miss_and_never_hands_over(domain) -> None:
+    events = [
+        user("nlu_fallback", "嗯那个", RANKING),
+        bot_action("action_rephrase_with_topics"),
+        to_check("report_postop_pain", "还有点渗血"),
+    ]
+    messages, result = run(events, domain)
+    assert result == [] and "为了您的安全" in messages[0]["text"]
+    assert fallback.consecutive_misses(events) == 0

@@ -87,7 +87,7 @@ def test_in_working_hours_the_patient_hears_their_place_and_the_expected_wait(da
 
     assert "第 2 位" in text
     assert "10 分钟" in text  # 2 patients × 5 minutes (data/policies/hospital.yml)
-    assert "400-000-0120" in text
+    assert hospital.load().on_call_line in text
 
 
 def test_an_emergency_goes_ahead_of_everyone_already_waiting(database, clock) -> None:
@@ -95,7 +95,8 @@ def test_an_emergency_goes_ahead_of_everyone_already_waiting(database, clock) ->
     hand_over("angry", "express_anger")
     _, text = hand_over("bleeding", "report_emergency")
 
-    assert "第 1 位" in text
+    assert "第" not in text and "分钟" not in text  # no queue position or wait estimate for an emergency
+    assert "值班医护团队" in text and hospital.load().on_call_line in text
     _, text = hand_over("calm-2", "request_human")
     assert "第 4 位" in text
 
@@ -108,7 +109,7 @@ def test_out_of_hours_the_handoff_is_queued_and_the_patient_told_when_staff_answ
     assert len(open_handoffs(database, "night-owl")) == 1
     assert "下班时间" in text
     assert "11月25日 09:00" in text
-    assert "120" in text and "400-000-0120" in text
+    assert "120" in text and hospital.load().on_call_line in text
 
 
 def test_asking_again_reuses_the_open_handoff_and_raises_its_priority(database, clock) -> None:
@@ -123,7 +124,10 @@ def test_asking_again_reuses_the_open_handoff_and_raises_its_priority(database, 
 def test_next_opening_skips_days_without_service() -> None:
     weekdays_only = hospital.parse(
         {
-            "hospital": {"timezone": "Asia/Shanghai", "hotline": "1", "on_call_line": "2"},
+            "hospital": {
+                "timezone": "Asia/Shanghai", "hotline": "1", "on_call_line": "2", "crisis_line": "3",
+                "address": "路 1 号", "hotline_hours": "工作日", "clinic_hours": "工作日",
+            },
             "staff_service": {"days": [1, 2, 3, 4, 5], "opens": "09:00", "closes": "18:00", "minutes_per_waiting_patient": 3},
             "handoff_messages": {"opens_at_format": "{month}/{day} {time}"},
         }

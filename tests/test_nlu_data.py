@@ -182,3 +182,23 @@ def test_regexes_match_phone_and_ticket_numbers(text: str, entity: str, value: s
 def test_regexes_reject_longer_or_glued_numbers(text: str) -> None:
     data = RasaYAMLReader().read(str(NLU_DIR / "regex.yml"))
     assert [p["pattern"] for p in data.regex_features if re.search(p["pattern"], text)] == []
+
+
+def _triage_texts() -> List[str]:
+    texts = []
+    for name in ("triage_red_flags.yml", "triage_near_misses.yml", "triage_blind.yml"):
+        document = yaml.safe_load((ROOT / "tests" / "nlu" / name).read_text(encoding="utf-8"))
+        texts += [entry["text"] for key in ("red_flags", "near_misses") for entry in document.get(key) or []]
+    return texts
+
+
+def test_no_triage_set_message_is_a_near_copy_of_a_training_example(training) -> None:
+    """The adversarial triage sets (docs/triage.md) are written apart from the training data."""
+    trained = [(m.get("text"), _bigrams(m.get("text"))) for m in training]
+    near = []
+    for text in _triage_texts():
+        grams = _bigrams(text)
+        if len(grams) < 4:
+            continue
+        near += [(text, other) for other, other_grams in trained if len(grams & other_grams) / len(grams | other_grams) >= 0.75]
+    assert near == []

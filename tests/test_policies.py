@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import answers, policies, procedures
+from bot import hospital, answers, policies, procedures
 from bot.store import migrate
 from tests.services import fresh_postgres_database
 
@@ -108,6 +108,7 @@ def test_every_prompt_fills_in_with_the_values_the_actions_give() -> None:
     values = dict(
         kind="k", procedure="p", surgery_time="t", problem_description="d", phone="138****5678",
         digits=10, max_chars=50, number="TK202611230001", status="s", history="h", next_step="n",
+        **hospital.load().facts(),
     )
     for key, body in entries.items():
         if key.startswith("prompts."):

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
 from bot.nlu import metrics
-from bot.nlu.red_flags import EMERGENCY_INTENT, FALLBACK_INTENT, RED_FLAG_KEY
+from bot.nlu.red_flags import EMERGENCY_INTENT, FALLBACK_INTENT, TRIAGE_KEY
+from bot.nlu.triage import CHECK, RED
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN_MACRO_F1 = 0.92
@@ -60,7 +61,7 @@ def fallback_settings(agent: Any) -> Dict[str, float]:
 
 
 def parse_all(agent: Any, texts: Sequence[str]) -> List[Dict[str, Any]]:
-    """Rasa's parse data for each text: the whole NLU pipeline, red-flag net included."""
+    """Rasa's parse data for each text: the whole NLU pipeline, triage included."""
 
     async def parse() -> List[Dict[str, Any]]:
         return [await agent.parse_message(text) for text in texts]
@@ -68,25 +69,34 @@ def parse_all(agent: Any, texts: Sequence[str]) -> List[Dict[str, Any]]:
     return asyncio.run(parse())
 
 
+def answered_intent(parse: Dict[str, Any]) -> str:
+    """The intent the patient is answered for: after the red-flag checklist ("都没有"), the classifier's."""
+    triage = parse.get(TRIAGE_KEY) or {}
+    if triage.get("level") == CHECK and triage.get("classifier_intent"):
+        return str(triage["classifier_intent"])
+    return str(parse["intent"]["name"])
+
+
 def to_prediction(example: Example, parse: Dict[str, Any]) -> metrics.Prediction:
     text, gold_intent, gold_procedures = example
-    red_flag = parse.get(RED_FLAG_KEY)
+    triage = parse.get(TRIAGE_KEY) or {}
+    forced = triage.get("level") == RED and triage.get("classifier_intent") != EMERGENCY_INTENT
     ranking = tuple(
         (entry["name"], entry["confidence"])
         for entry in parse.get("intent_ranking") or []
         if entry["name"] != FALLBACK_INTENT
     )
-    if red_flag:
+    if forced:
         ranking = ranking[1:]
     return metrics.Prediction(
         text=text,
         gold_intent=gold_intent,
-        intent=parse["intent"]["name"],
+        intent=answered_intent(parse),
         gold_procedures=gold_procedures,
         procedures=tuple(e["value"] for e in parse.get("entities") or [] if e["entity"] == "procedure"),
         ranking=ranking,
-        forced=bool(red_flag),
-        unaided_intent=red_flag["classifier_intent"] if red_flag else parse["intent"]["name"],
+        forced=forced,
+        unaided_intent=triage.get("classifier_intent") or parse["intent"]["name"],
     )
 
 

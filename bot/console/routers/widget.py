@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Dict
 
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
 
-from bot import settings
+from bot import hospital, settings
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 WIDGET = STATIC / "widget"
@@ -22,12 +23,15 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 # Any hospital site may embed the widget, so its assets are readable from every origin.
 ANY_ORIGIN = {"Access-Control-Allow-Origin": "*", **NO_CACHE}
 
+DEMO = Jinja2Templates(directory=str(STATIC / "demo"))
+
 router = APIRouter(tags=["widget"], include_in_schema=False)
 
 
-@router.get("/")
-def demo_page() -> FileResponse:
-    return FileResponse(STATIC / "demo" / "index.html", media_type="text/html", headers=NO_CACHE)
+@router.get("/", response_class=HTMLResponse)
+def demo_page(request: Request) -> HTMLResponse:
+    """The demo hospital page, with the hospital's facts of data/policies/hospital.yml."""
+    return DEMO.TemplateResponse("index.html", {"request": request, **hospital.load().facts()}, headers=NO_CACHE)
 
 
 @router.get("/widget.js")

@@ -59,6 +59,9 @@ def commands(cfg: settings.Settings, model: Path = MODEL_PATH) -> Dict[str, List
             "--host", cfg.host, "--port", str(cfg.console_port), "--no-access-log",
             # The console needs no WebSockets, and uvicorn's support needs a newer websockets than Rasa pins.
             "--ws", "none",
+            # Stopping waits for open responses; the live queue's streams (GET /api/events) never end by
+            # themselves, so after this many seconds they are cut and the browsers reconnect.
+            "--timeout-graceful-shutdown", "10",
         ],
     }
 

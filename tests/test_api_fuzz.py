@@ -8,15 +8,12 @@ accepts every call. (schemathesis 3.21's in-process ASGI client needs anyio 3; R
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Dict, Iterator
 
 import httpx
 import pytest
 import requests
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis import DataGenerationMethod
@@ -28,7 +25,7 @@ from bot.console.rasa_api import RasaClient
 from bot.store import migrate
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Ticket, TicketEvent
-from tests.conftest import free_port
+from tests.conftest import served
 
 PASSWORD = "correct horse battery"
 
@@ -54,17 +51,8 @@ def console_app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
 
 @pytest.fixture(scope="module")
 def console_url(console_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(console_app, host="127.0.0.1", port=port, log_level="warning", ws="none"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the console did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(console_app) as server:
+        yield f"http://127.0.0.1:{server.config.port}"
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from datetime import timedelta
-from typing import Callable, Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from bot import staff as accounts
+from bot.console import live, messages
 from bot.console.app import create_app
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
+from bot.handoff_events import HandoffState, Snapshot, queue_event
 from bot.store import migrate
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Ticket, TicketEvent, utcnow
+from tests.conftest import served
 from tests.services import fresh_postgres_database
 
 PASSWORD = "correct horse battery"
@@ -99,6 +104,20 @@ def add_handoff(url: str, conversation_id: str, priority: str = "normal", minute
         return handoff.id
 
 
+def add_rasa_events(url: str, events: List[Tuple[str, str, float, Optional[str]]]) -> None:
+    """(sender_id, type_name, timestamp, intent_name) rows in Rasa's tracker store table, created as Rasa creates it."""
+    with session_scope(url) as session:
+        session.execute(text(
+            "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL,"
+            " type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255),"
+            " data TEXT)"
+        ))
+        session.execute(
+            text("INSERT INTO events (sender_id, type_name, timestamp, intent_name) VALUES (:s, :k, :t, :i)"),
+            [{"s": s, "k": k, "t": t, "i": i} for s, k, t, i in events],
+        )
+
+
 def test_every_api_call_but_login_needs_a_valid_token(client) -> None:
     routes = [(r.path, m) for r in client.app.routes for m in getattr(r, "methods", ()) if r.path.startswith("/api/")]
     protected = [(p, m) for p, m in routes if p != "/api/login"]
@@ -160,20 +179,12 @@ def test_a_red_flag_written_while_waiting_moves_the_patient_to_the_top(client, d
     add_handoff(database, "angry", "high", minutes_ago=20)
     add_handoff(database, "waiting", "normal", minutes_ago=10)
     add_handoff(database, "earlier-flag", "normal", minutes_ago=5)
-    with session_scope(database) as session:  # Rasa's tracker store table, as Rasa creates it
-        session.execute(text(
-            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255) NOT NULL,"
-            " timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)"
-        ))
-        now = utcnow().timestamp()
-        session.execute(
-            text("INSERT INTO events (sender_id, type_name, timestamp, intent_name) VALUES (:s, 'user', :t, :i)"),
-            [
-                {"s": "waiting", "t": now - 60, "i": "report_emergency"},
-                {"s": "earlier-flag", "t": now - 3600, "i": "report_emergency"},
-                {"s": "angry", "t": now - 30, "i": "express_anger"},
-            ],
-        )
+    now = utcnow().timestamp()
+    add_rasa_events(database, [
+        ("waiting", "user", now - 60, "report_emergency"),
+        ("earlier-flag", "user", now - 3600, "report_emergency"),
+        ("angry", "user", now - 30, "express_anger"),
+    ])
     queue = client.get("/api/handoffs?status=waiting", headers=login(client, "li")).json()
 
     assert [(h["conversation_id"], h["priority"], h["reason"]) for h in queue] == [
@@ -384,3 +395,112 @@ def test_the_api_is_described_by_openapi(client) -> None:
                  "/api/handoffs/{handoff_id}/release", "/api/conversations/{conversation_id}", "/api/tickets",
                  "/api/tickets/{number}"):
         assert path in paths, path
+
+
+@pytest.fixture()
+def live_console(make_client, monkeypatch) -> Iterator[str]:
+    """The console under uvicorn (the live stream needs a real server), looking at the database every 50 ms."""
+    monkeypatch.setattr(live, "POLL_SECONDS", 0.05)
+    with served(make_client().app) as server:
+        yield f"http://127.0.0.1:{server.config.port}"
+
+
+def server_sent_events(response: httpx.Response) -> Iterator[Tuple[str, object]]:
+    """(event name, data) of each event; ("", comment) for a comment line."""
+    name, data = "", []
+    for line in response.iter_lines():
+        if line.startswith(":"):
+            yield "", line[1:].strip()
+        elif line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            data.append(line.split(":", 1)[1].strip())
+        elif not line and name:
+            yield name, json.loads("\n".join(data))
+            name, data = "", []
+
+
+def test_the_live_stream_needs_a_valid_token(client) -> None:
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        response = client.get("/api/events", headers=headers)
+        assert response.status_code == 401
+        assert response.json()["detail"] == messages.text("not_logged_in")
+
+
+def test_the_live_stream_pushes_new_and_escalated_handoffs_and_patient_messages(live_console, client, database) -> None:
+    add_handoff(database, "already-waiting", "normal", minutes_ago=3)
+    li = login(client, "li")
+    with httpx.stream("GET", f"{live_console}/api/events", headers=li, timeout=5) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["x-accel-buffering"] == "no"
+        events = server_sent_events(response)
+        assert next(events) == ("queue", {"waiting": 1, "urgent_waiting": 0, "changes": []})
+
+        bleeding = add_handoff(database, "bleeding", "urgent")
+        name, data = next(events)
+        assert name == "queue" and (data["waiting"], data["urgent_waiting"]) == (2, 1)
+        assert data["changes"] == [{"change": "new", "id": bleeding, "conversation_id": "bleeding", "status": "waiting",
+                                    "priority": "urgent", "reason": "emergency", "assigned_to": None}]
+
+        add_rasa_events(database, [("already-waiting", "user", utcnow().timestamp(), "report_emergency")])
+        name, data = next(events)
+        assert name == "queue" and data["urgent_waiting"] == 2
+        assert [(c["change"], c["conversation_id"], c["priority"]) for c in data["changes"]] == [
+            ("escalated", "already-waiting", "urgent")
+        ]
+        assert next(events)[0] == "message"
+
+        client.post(f"/api/handoffs/{bleeding}/claim", headers=li)
+        name, data = next(events)
+        assert (data["waiting"], data["urgent_waiting"]) == (1, 1)
+        assert [(c["change"], c["id"], c["assigned_to"]) for c in data["changes"]] == [("claimed", bleeding, "li")]
+
+
+def test_the_live_stream_sends_heartbeats_and_ends_with_the_login(live_console, client, monkeypatch) -> None:
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.1)
+    li = login(client, "li")
+    with httpx.stream("GET", f"{live_console}/api/events", headers=li, timeout=5) as response:
+        events = server_sent_events(response)
+        assert next(events)[0] == "queue"
+        assert next(events) == ("", "heartbeat")
+        assert client.post("/api/logout", headers=li).status_code == 204
+        assert [name for name, _ in events if name] == []  # the stream ended without another event
+
+
+class Client:
+    """The request as the live stream sees it: connected for `polls` looks at the database, then gone."""
+
+    def __init__(self, polls: int) -> None:
+        self.polls = polls
+
+    async def is_disconnected(self) -> bool:
+        self.polls -= 1
+        return self.polls < 0
+
+
+def streamed(client: Client, database: str) -> List[str]:
+    async def frames() -> List[str]:
+        return [chunk async for chunk in live.stream(client, database, "token", Snapshot())]  # type: ignore[arg-type]
+
+    return asyncio.run(frames())
+
+
+def test_the_live_stream_stops_when_the_client_leaves(database) -> None:
+    assert streamed(Client(polls=0), database) == [live.frame(queue_event(Snapshot()))]
+
+
+def test_the_live_stream_outlasts_a_database_outage(database, monkeypatch) -> None:
+    monkeypatch.setattr(live, "POLL_SECONDS", 0)
+    opened = HandoffState(1, "c1", "waiting", "urgent", "emergency", None)
+    answers = iter([OperationalError("SELECT", {}, Exception("connection refused")), Snapshot({1: opened})])
+
+    def snapshot(_url: str) -> Snapshot:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(live, "current_snapshot", snapshot)
+    _, *later = streamed(Client(polls=2), database)
+    assert [json.loads(frame.split("data: ")[1])["changes"][0]["change"] for frame in later] == ["new"]

@@ -1,9 +1,14 @@
-// The staff console in headless Chromium: log in, claim a waiting conversation, reply, update its ticket, release.
+// The staff console in headless Chromium: log in, see an urgent handoff arrive live, claim a waiting
+// conversation, reply, update its ticket, release.
 // Run by tests/test_console_browser.py: node tests/browser/console.mjs
 // Environment: CONSOLE_URL, STAFF_USER, STAFF_PASSWORD, CONVERSATION_ID (a waiting handoff's conversation),
-// MARKUP (a patient message containing HTML that must show as text), TICKET_NUMBER, REPLY, NOTE,
-// SCREENSHOT (where to save the queue page).
-// Prints one JSON line with what it saw; exits non-zero with the reason on the first failure.
+// URGENT_CONVERSATION_ID (a conversation the test hands over as urgent once this script prints READY),
+// MARKUP (a patient message containing HTML that must show as text), FOLLOW_UP (what the patient writes
+// once this script prints CLAIMED), TICKET_NUMBER, REPLY, NOTE,
+// SCREENSHOT (where to save the queue page), LIVE_SCREENSHOT (the queue after the urgent arrival).
+// Prints READY when the queue page listens for live events, CLAIMED when the conversation page does,
+// then one JSON line with what it saw;
+// exits non-zero with the reason on the first failure.
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 
@@ -24,6 +29,27 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: "zh-CN" });
   page.setDefaultTimeout(TIMEOUT);
   page.on("dialog", (dialog) => dialog.accept());
+  // Record desktop notifications (asked for from the header's button) and the tones of the sound alert.
+  await page.addInitScript(() => {
+    window.shownNotifications = [];
+    window.Notification = class {
+      static permission = "default";
+      static requestPermission() {
+        window.Notification.permission = "granted";
+        return Promise.resolve("granted");
+      }
+      constructor(title, options) {
+        window.shownNotifications.push({ title, body: options.body, tag: options.tag });
+      }
+      close() {}
+    };
+    window.tones = 0;
+    const createOscillator = AudioContext.prototype.createOscillator;
+    AudioContext.prototype.createOscillator = function () {
+      window.tones += 1;
+      return createOscillator.call(this);
+    };
+  });
   const seen = {};
 
   await page.goto(`${env.CONSOLE_URL}/console/`);
@@ -55,6 +81,41 @@ try {
   );
   seen.waitingUpdatesWithoutReload = true;
 
+  // Live: with the page open and never reloaded, an urgent handoff made now appears with sound and notice.
+  await page.waitForFunction(() => document.body.dataset.live === "connected");
+  await page.evaluate(() => {
+    window.notReloaded = true;
+  });
+  seen.soundButton = await page.locator("#sound-button").innerText();
+  await page.click("#sound-button");
+  await page.locator("#sound-button").waitFor({ state: "hidden" });
+  seen.notifyButton = await page.locator("#notify-button").innerText();
+  await page.click("#notify-button");
+  await page.locator("#notify-button").waitFor({ state: "hidden" });
+  const tonesBefore = await page.evaluate(() => window.tones);
+  console.log("READY");
+
+  const urgentRow = page.locator("#queue-body tr", { hasText: env.URGENT_CONVERSATION_ID });
+  await urgentRow.waitFor();
+  await page.waitForFunction(() => document.title.startsWith("(!"));
+  seen.live = await page.evaluate(
+    ({ id, tonesBefore }) => ({
+      rows: [...document.querySelectorAll("#queue-body tr")].map((tr) => ({
+        classes: tr.className,
+        conversation: tr.cells[3].innerText,
+      })),
+      urgentCells: [...document.querySelectorAll("#queue-body tr")]
+        .find((tr) => tr.innerText.includes(id))
+        .cells[0].innerText,
+      title: document.title,
+      notifications: window.shownNotifications,
+      tones: window.tones - tonesBefore,
+      notReloaded: window.notReloaded === true,
+    }),
+    { id: env.URGENT_CONVERSATION_ID, tonesBefore },
+  );
+  await page.screenshot({ path: env.LIVE_SCREENSHOT, fullPage: true });
+
   await row.locator("button.claim").click();
   await page.waitForURL("**/console/handoffs/*");
   await page.locator("#handoff-status", { hasText: "处理中" }).waitFor();
@@ -63,6 +124,11 @@ try {
   await transcript.locator("li.patient", { hasText: env.MARKUP }).waitFor();
   seen.markupShownAsText = await transcript.locator("li.patient .text", { hasText: env.MARKUP }).first().innerText();
   seen.injectedElements = await transcript.locator(".text b, .text img, .text script").count();
+
+  await page.waitForFunction(() => document.body.dataset.live === "connected");
+  console.log("CLAIMED");
+  await transcript.locator("li.patient", { hasText: env.FOLLOW_UP }).waitFor();
+  seen.followUpShown = true;
 
   await page.fill("#reply-text", env.REPLY);
   await page.click("#reply-button");

@@ -1,9 +1,17 @@
 // The staff console in the browser: login, the live queue, one conversation with its tickets.
 // All text from patients and the API is put into the page with textContent, never as HTML.
+// The pages do not poll: GET /api/events pushes every change of the queue (bot/console/live.py).
 "use strict";
 
 const TOKEN_KEY = "console.token";
-const POLL_MS = 3000;
+const EVENTS_PATH = "/api/events";
+const RECONNECT_MIN_MS = 1000;
+const RECONNECT_MAX_MS = 30_000;
+// The server sends a comment every 15 s: three missed ones mean the connection is dead.
+const STALLED_MS = 45_000;
+// While the live stream is down, the page still reloads this often.
+const SAFETY_REFRESH_MS = 60_000;
+const URGENT_ALERT = "紧急：有患者报告危险症状，请立即处理";
 
 const PRIORITY = { urgent: "紧急", high: "高", normal: "普通" };
 const REASON = { emergency: "紧急情况", anger: "情绪激动/投诉升级", user_request: "患者要求", fallback: "多次未能理解" };
@@ -59,13 +67,21 @@ class ApiError extends Error {
   }
 }
 
+function authorization() {
+  return { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` };
+}
+
+function loggedOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.assign("/console/login");
+}
+
 async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}` };
+  const headers = authorization();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (response.status === 401 && path !== "/api/login") {
-    sessionStorage.removeItem(TOKEN_KEY);
-    location.assign("/console/login");
+    loggedOut();
     throw new ApiError(401, "请重新登录");
   }
   const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
@@ -82,28 +98,230 @@ async function whoAmI() {
   logout.hidden = false;
   logout.addEventListener("click", async () => {
     await api("POST", "/api/logout").catch(() => {});
-    sessionStorage.removeItem(TOKEN_KEY);
-    location.assign("/console/login");
+    loggedOut();
   });
   return me;
 }
 
-// Keeps polling `load` every POLL_MS without overlapping calls.
-function poll(load) {
+// A function that runs `load`, never twice at once: called while a load runs, it loads once more after it.
+function refresher(load) {
   let running = false;
-  const tick = async () => {
-    if (running) return;
+  let again = false;
+  return async function refresh() {
+    if (running) {
+      again = true;
+      return;
+    }
     running = true;
     try {
-      await load();
-    } catch (error) {
-      if (error.status !== 401) notify(error.message, true);
+      do {
+        again = false;
+        try {
+          await load();
+        } catch (error) {
+          if (error.status !== 401) notify(error.message, true);
+        }
+      } while (again);
     } finally {
       running = false;
     }
   };
-  tick();
-  return setInterval(tick, POLL_MS);
+}
+
+// Waiting times count up in the page between loads: a clock, no requests.
+function waitingClock() {
+  const running = new Map();
+  setInterval(() => {
+    for (const [node, [seconds, since]] of running) {
+      if (node.isConnected) node.textContent = duration(seconds + (Date.now() - since) / 1000);
+      else running.delete(node);
+    }
+  }, 1000);
+  return (node, seconds, counting) => {
+    node.textContent = duration(seconds);
+    if (counting) running.set(node, [seconds, Date.now()]);
+    else running.delete(node);
+  };
+}
+
+// One block of the text/event-stream format: {name, data} or null for a comment.
+function parseEvent(block) {
+  let name = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") name = value;
+    else if (field === "data") data.push(value);
+  }
+  return data.length ? { name, data: JSON.parse(data.join("\n")) } : null;
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Reads the live stream with fetch() (EventSource cannot send the Authorization header) and reconnects
+// with backoff. `onOpen()` at every connection, to catch up on what happened while it was down;
+// `onEvent(name, data)` for each event; `onDown()` every SAFETY_REFRESH_MS while there is no connection.
+function liveUpdates({ onOpen, onEvent, onDown }) {
+  const status = document.getElementById("live-status");
+  let safety = null;
+
+  function connected(up) {
+    document.body.dataset.live = up ? "connected" : "reconnecting";
+    status.hidden = up;
+    clearTimeout(safety);
+    if (!up) {
+      safety = setTimeout(function refresh() {
+        onDown();
+        safety = setTimeout(refresh, SAFETY_REFRESH_MS);
+      }, SAFETY_REFRESH_MS);
+    }
+  }
+
+  // Resolves when the connection ends: true to reconnect, false when the login is gone. Calls `healthy()`
+  // at each event received.
+  async function read(healthy) {
+    const abort = new AbortController();
+    let stalled = null;
+    const alive = () => {
+      clearTimeout(stalled);
+      stalled = setTimeout(() => abort.abort(), STALLED_MS);
+    };
+    try {
+      alive();
+      const response = await fetch(EVENTS_PATH, { headers: authorization(), cache: "no-store", signal: abort.signal });
+      if (response.status === 401) {
+        loggedOut();
+        return false;
+      }
+      if (!response.ok || !response.body) return true;
+      connected(true);
+      onOpen();
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return true;
+        alive();
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const event = parseEvent(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          if (event) {
+            healthy();
+            onEvent(event.name, event.data);
+          }
+        }
+      }
+    } catch (error) {
+      return true; // the network, the server going away or a stall: connect again
+    } finally {
+      clearTimeout(stalled);
+    }
+  }
+
+  (async () => {
+    let delay = RECONNECT_MIN_MS;
+    while (await read(() => { delay = RECONNECT_MIN_MS; })) {
+      connected(false);
+      await sleep(delay);
+      delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+    }
+  })();
+}
+
+// Sound and desktop notifications for urgent handoffs. Browsers play sound only after the user touched
+// the page, and ask for notification permission only from a click: the header offers both.
+let audio = null;
+
+function setUpAlerts() {
+  const soundButton = document.getElementById("sound-button");
+  const notifyButton = document.getElementById("notify-button");
+  const events = ["pointerdown", "keydown"];
+  const unlock = () => {
+    audio = audio || new AudioContext();
+    audio.resume().then(() => {
+      soundButton.hidden = true;
+      for (const name of events) document.removeEventListener(name, unlock, true);
+    });
+  };
+  soundButton.hidden = false;
+  soundButton.addEventListener("click", () => {
+    unlock();
+    beep(1);
+  });
+  for (const name of events) document.addEventListener(name, unlock, true);
+
+  if ("Notification" in window && Notification.permission === "default") {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener("click", async () => {
+      await Notification.requestPermission();
+      notifyButton.hidden = Notification.permission !== "default";
+    });
+  }
+}
+
+function beep(times) {
+  if (!audio || audio.state !== "running") return;
+  const start = audio.currentTime + 0.01;
+  for (let i = 0; i < times; i++) {
+    const at = start + i * 0.35;
+    const tone = audio.createOscillator();
+    const volume = audio.createGain();
+    tone.frequency.value = 880;
+    volume.gain.setValueAtTime(0.0001, at);
+    volume.gain.exponentialRampToValueAtTime(0.4, at + 0.02);
+    volume.gain.exponentialRampToValueAtTime(0.0001, at + 0.25);
+    tone.connect(volume).connect(audio.destination);
+    tone.start(at);
+    tone.stop(at + 0.3);
+  }
+}
+
+function desktopNotice(handoff) {
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const notice = new Notification(URGENT_ALERT, {
+      body: `${label(REASON, handoff.reason)}，点击查看`,
+      tag: `handoff-${handoff.id}`,
+      requireInteraction: true,
+    });
+    notice.onclick = () => {
+      window.focus();
+      location.assign(`/console/handoffs/${handoff.id}`);
+      notice.close();
+    };
+  } catch (error) {
+    // Some browsers (Android) allow notifications only from a service worker: the page's alert remains.
+  }
+}
+
+// The handoffs of a queue event that became urgent and wait for a person.
+function urgentArrivals(changes) {
+  return changes.filter(
+    (handoff) =>
+      ["new", "escalated"].includes(handoff.change) && handoff.priority === "urgent" && handoff.status === "waiting",
+  );
+}
+
+function alarm(handoffs) {
+  if (!handoffs.length) return;
+  beep(3);
+  notify(URGENT_ALERT, true);
+  for (const handoff of handoffs) desktopNotice(handoff);
+}
+
+// The waiting count in the page title, e.g. "(3) 转人工队列 · 医院助手", "(!1/3) …" when urgent ones wait.
+const BASE_TITLE = document.title;
+
+function showCounts({ waiting, urgent_waiting: urgent }) {
+  const prefix = urgent ? `(!${urgent}/${waiting}) ` : waiting ? `(${waiting}) ` : "";
+  document.title = prefix + BASE_TITLE;
 }
 
 function loginPage() {
@@ -128,9 +346,13 @@ function loginPage() {
 
 async function queuePage() {
   await whoAmI();
+  setUpAlerts();
   let status = "waiting";
   const body = document.getElementById("queue-body");
   const empty = document.getElementById("queue-empty");
+  const showWaiting = waitingClock();
+  // Urgent handoffs that arrived while the page was open: highlighted until someone takes them.
+  const arrived = new Set();
 
   async function claim(handoff) {
     try {
@@ -138,24 +360,30 @@ async function queuePage() {
       location.assign(`/console/handoffs/${handoff.id}`);
     } catch (error) {
       notify(error.message, true);
-      load();
+      refresh();
     }
   }
 
   function row(handoff) {
     const open = el("a", { href: `/console/handoffs/${handoff.id}` }, "查看");
     const actions = el("td", { class: "actions" }, open);
-    if (handoff.status === "waiting") {
+    const waiting = handoff.status === "waiting";
+    if (waiting) {
       actions.prepend(el("button", { type: "button", class: "claim", onclick: () => claim(handoff) }, "接手"), " ");
+    } else {
+      arrived.delete(handoff.id);
     }
+    const waited = el("td", { class: "waiting" });
+    showWaiting(waited, handoff.waiting_seconds, waiting);
+    const highlight = arrived.has(handoff.id) ? " alert" : "";
     return el(
       "tr",
-      { class: `priority-${handoff.priority}`, "data-handoff-id": handoff.id },
+      { class: `priority-${handoff.priority}${highlight}`, "data-handoff-id": handoff.id },
       el("td", {}, el("span", { class: `badge ${handoff.priority}` }, label(PRIORITY, handoff.priority))),
       el("td", {}, label(REASON, handoff.reason)),
       el("td", {}, label(CHANNEL, handoff.channel)),
       el("td", { class: "mono" }, handoff.conversation_id),
-      el("td", { class: "waiting" }, duration(handoff.waiting_seconds)),
+      waited,
       el("td", {}, label(HANDOFF_STATUS, handoff.status)),
       el("td", {}, handoff.assigned_to_name || "—"),
       actions,
@@ -168,26 +396,42 @@ async function queuePage() {
     empty.hidden = handoffs.length > 0;
     document.getElementById("updated-at").textContent = `最后更新：${new Date().toLocaleTimeString("zh-CN", { hour12: false })}`;
   }
+  const refresh = refresher(load);
 
   for (const tab of document.querySelectorAll("#status-tabs button")) {
     tab.addEventListener("click", () => {
       status = tab.dataset.status;
       for (const other of document.querySelectorAll("#status-tabs button")) other.classList.toggle("active", other === tab);
-      load().catch((error) => notify(error.message, true));
+      refresh();
     });
   }
-  poll(load);
+  refresh();
+  liveUpdates({
+    onOpen: refresh,
+    onDown: refresh,
+    onEvent(name, data) {
+      if (name !== "queue") return; // a patient's message changes no row
+      showCounts(data);
+      const urgent = urgentArrivals(data.changes);
+      for (const handoff of urgent) arrived.add(handoff.id);
+      alarm(urgent);
+      for (const handoff of data.changes) if (handoff.change === "closed") arrived.delete(handoff.id);
+      if (data.changes.length) refresh();
+    },
+  });
 }
 
 async function conversationPage() {
   const me = await whoAmI();
-  const handoffId = document.body.dataset.handoffId;
+  setUpAlerts();
+  const handoffId = Number(document.body.dataset.handoffId);
   const claimButton = document.getElementById("claim-button");
   const releaseButton = document.getElementById("release-button");
   const replyForm = document.getElementById("reply-form");
   const replyText = document.getElementById("reply-text");
   const replyButton = document.getElementById("reply-button");
   const transcriptList = document.getElementById("transcript");
+  const showWaiting = waitingClock();
   let handoff = null;
   let shownLines = -1;
 
@@ -200,7 +444,7 @@ async function conversationPage() {
     document.getElementById("handoff-channel").textContent = label(CHANNEL, handoff.channel);
     document.getElementById("handoff-status").textContent = label(HANDOFF_STATUS, handoff.status);
     document.getElementById("handoff-assignee").textContent = handoff.assigned_to_name || "—";
-    document.getElementById("handoff-waiting").textContent = duration(handoff.waiting_seconds);
+    showWaiting(document.getElementById("handoff-waiting"), handoff.waiting_seconds, handoff.status === "waiting");
     const mine = handoff.status === "active" && handoff.assigned_to === me.username;
     claimButton.hidden = handoff.status !== "waiting";
     releaseButton.hidden = !(mine || (me.is_admin && handoff.status !== "closed"));
@@ -269,7 +513,19 @@ async function conversationPage() {
     }
   });
 
-  poll(load);
+  const refresh = refresher(load);
+  refresh();
+  liveUpdates({
+    onOpen: refresh,
+    onDown: refresh,
+    onEvent(name, data) {
+      if (name === "message" && data.handoff_id === handoffId) refresh();
+      if (name !== "queue") return;
+      showCounts(data);
+      alarm(urgentArrivals(data.changes).filter((other) => other.id !== handoffId));
+      if (data.changes.some((changed) => changed.id === handoffId)) refresh();
+    },
+  });
   await waitFor(() => handoff);
   await loadTickets(handoff.conversation_id);
 }

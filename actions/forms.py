@@ -97,7 +97,8 @@ class PatientFormValidation(FormValidationAction, ABC):
         requested = tracker.get_slot(REQUESTED_SLOT)
         fresh_message = self.follows_patient_message(tracker)
         changed = [slot for slot in tracker.slots_to_validate() if slot in required]
-        if fresh_message and form_input.interrupts(latest_intent(tracker), requested, self.answers_questions):
+        text = tracker.latest_message.get("text") or ""
+        if fresh_message and form_input.interrupts(latest_intent(tracker), requested, self.answers_questions, text):
             undo = [SlotSet(slot, value_before_this_turn(tracker, slot)) for slot in changed]
             return undo + [ActionExecutionRejected(self.form_name())]
         for slot in changed:

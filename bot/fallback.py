@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from bot import service_texts
+from bot import hospital, service_texts
 
 FALLBACK_INTENT = "nlu_fallback"
 EMERGENCY_INTENT = "report_emergency"
@@ -36,11 +36,11 @@ _STREAK_BREAKERS = {"session_started", "restart", "resume"}
 
 
 def rephrase_response(responses: Mapping[str, Any]) -> Dict[str, Any]:
-    """The first variation of `utter_ask_rephrase` in the domain's responses."""
+    """The first variation of `utter_ask_rephrase` in the domain's responses, the hospital's facts filled in."""
     variations = responses.get(REPHRASE_RESPONSE) or []
     if not variations:
         raise KeyError(f"the domain has no {REPHRASE_RESPONSE} response")
-    return variations[0]
+    return {**variations[0], "text": str(variations[0]["text"]).format(**hospital.load().facts())}
 
 
 def likeliest_intents(intent_ranking: Iterable[Mapping[str, Any]]) -> List[str]:

@@ -43,13 +43,17 @@ def text_problem(value: object, max_chars: int) -> Optional[str]:
     return None
 
 
-def interrupts(intent: Optional[str], requested_slot: Optional[str], answers_questions: bool) -> bool:
+def interrupts(
+    intent: Optional[str], requested_slot: Optional[str], answers_questions: bool, text: str = ""
+) -> bool:
     """Whether the message is not an answer to the form's question but something to handle first.
 
-    `answers_questions` is true for forms whose rules answer questions and then resume.
+    `answers_questions` is true for forms whose rules answer questions and then resume. A message with
+    characters no question needs but injection attempts do is an answer, to be refused and asked again,
+    whatever the classifier guessed for it.
     """
     if intent in STOPPING_INTENTS:
         return True
-    if not answers_questions or intent not in QUESTION_INTENTS:
+    if not answers_questions or intent not in QUESTION_INTENTS or FORBIDDEN_CHARACTERS.search(text):
         return False
     return not (requested_slot == DESCRIPTION_SLOT and intent in DESCRIPTIVE_QUESTIONS)

@@ -12,7 +12,7 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionRephraseWithTopics
-from bot import fallback
+from bot import fallback, hospital
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +67,8 @@ def test_a_first_miss_offers_the_three_likeliest_topics_as_buttons(domain) -> No
 
     assert events == []
     (message,) = messages
-    assert message["text"] == domain["responses"]["utter_ask_rephrase"][0]["text"]
+    assert message["text"] == domain["responses"]["utter_ask_rephrase"][0]["text"].format(on_call_line=hospital.load().on_call_line)
+    assert "120" in message["text"]
     assert [b["payload"] for b in message["buttons"]] == ["/request_refund", "/ask_refund_policy", "/complain_result"]
     titles = {b["payload"]: b["title"] for b in domain["responses"]["utter_ask_rephrase"][0]["buttons"]}
     assert [b["title"] for b in message["buttons"]] == [titles[b["payload"]] for b in message["buttons"]]

@@ -170,3 +170,12 @@ def test_console_bodies_are_accepted_within_their_limits_or_refused_as_invalid(b
             assert parsed.text == parsed.text.strip() and 1 <= len(parsed.text) <= 4000
         else:
             assert parsed.status is not None or parsed.note is not None
+
+
+@given(st.text(min_size=1, max_size=80).filter(lambda t: form_input.FORBIDDEN_CHARACTERS.search(t) is not None))
+def test_an_answer_with_injection_characters_never_counts_as_a_question(text: str) -> None:
+    """Whatever the classifier guessed ("thank" for "x'); DROP TABLE …"), the form refuses and asks again."""
+    for intent in form_input.QUESTION_INTENTS:
+        assert not form_input.interrupts(intent, "problem_description", True, text)
+        assert not form_input.interrupts(intent, "surgery_time", True, text)
+    assert form_input.interrupts("report_emergency", "problem_description", True, text)

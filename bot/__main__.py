@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | db upgrade | staff add | policies load | telegram set-webhook`."""
+"""Command line: `python -m bot run | db upgrade | staff add|trainer | policies load | nlu export | telegram set-webhook`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,17 @@ def build_parser() -> argparse.ArgumentParser:
     add = staff_commands.add_parser("add", help="create a staff account (password prompted, or $STAFF_PASSWORD)")
     add.add_argument("username")
     add.add_argument("--name", help="name shown in the console and to colleagues (default: the username)")
-    add.add_argument("--admin", action="store_true", help="may release any conversation")
+    add.add_argument("--admin", action="store_true", help="may release any conversation; reviews the NLU inbox too")
+    add.add_argument("--trainer", action="store_true", help="reviews the NLU inbox (/console/nlu)")
+    trainer = staff_commands.add_parser("trainer", help="make an existing account a trainer (NLU inbox reviewer)")
+    trainer.add_argument("username")
+    trainer.add_argument("--remove", action="store_true", help="take the trainer role away instead")
+    nlu = commands.add_parser("nlu", help="the NLU inbox: patient messages staff reviewed")
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
+    export = nlu_commands.add_parser(
+        "export", help="write the confirmed and corrected examples as training data (data/nlu/reviewed.yml)"
+    )
+    export.add_argument("--out", help="where to write the file (default: data/nlu/reviewed.yml)")
     telegram = commands.add_parser("telegram", help="Telegram channel (TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET)")
     telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
     set_webhook = telegram_commands.add_parser("set-webhook", help="tell Telegram where to post updates")
@@ -47,7 +57,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "staff":
         from bot import staff
 
-        return staff.add_command(args.username, args.name, args.admin)
+        if args.staff_command == "trainer":
+            return staff.trainer_command(args.username, not args.remove)
+        return staff.add_command(args.username, args.name, args.admin, args.trainer)
+    if args.command == "nlu":
+        from bot import nlu_export
+
+        return nlu_export.export_command(args.out)
     if args.command == "telegram":
         from bot.channels import telegram
 

@@ -47,7 +47,12 @@ def _token_hash(token: str) -> str:
 
 
 def create_staff(
-    session: Session, username: str, password: str, display_name: Optional[str] = None, is_admin: bool = False
+    session: Session,
+    username: str,
+    password: str,
+    display_name: Optional[str] = None,
+    is_admin: bool = False,
+    is_trainer: bool = False,
 ) -> Staff:
     if not USERNAME_PATTERN.match(username):
         raise StaffError("username: 2-64 letters, digits, '.', '_' or '-'")
@@ -60,6 +65,7 @@ def create_staff(
         display_name=display_name or username,
         password_hash=_hasher.hash(password),
         is_admin=is_admin,
+        is_trainer=is_trainer,
     )
     session.add(staff)
     session.flush()
@@ -114,7 +120,34 @@ def ensure_bootstrap_admin(database_url: Optional[str] = None) -> Optional[str]:
     return username
 
 
-def add_command(username: str, display_name: Optional[str], is_admin: bool) -> int:
+def set_trainer(session: Session, username: str, trainer: bool = True) -> Staff:
+    """Give `username` the trainer role (reviews the NLU inbox), or take it away."""
+    staff = session.scalars(select(Staff).where(Staff.username == username)).first()
+    if staff is None:
+        raise StaffError(f"no staff account {username!r}")
+    staff.is_trainer = trainer
+    session.flush()
+    return staff
+
+
+def trainer_command(username: str, trainer: bool) -> int:
+    """`python -m bot staff trainer USERNAME [--remove]`."""
+    try:
+        with session_scope() as session:
+            staff = set_trainer(session, username, trainer)
+            admin = staff.is_admin
+    except StaffError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if trainer:
+        print(f"{username!r} is a trainer: reviews the NLU inbox.")
+    else:
+        note = " (still reviews the NLU inbox as an admin)" if admin else ""
+        print(f"{username!r} is no longer a trainer{note}.")
+    return 0
+
+
+def add_command(username: str, display_name: Optional[str], is_admin: bool, is_trainer: bool = False) -> int:
     """`python -m bot staff add`: the password comes from $STAFF_PASSWORD or is prompted for twice."""
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
@@ -124,9 +157,10 @@ def add_command(username: str, display_name: Optional[str], is_admin: bool) -> i
             return 1
     try:
         with session_scope() as session:
-            create_staff(session, username, password, display_name, is_admin)
+            create_staff(session, username, password, display_name, is_admin, is_trainer)
     except StaffError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"Staff account {username!r} created{' (admin)' if is_admin else ''}.")
+    roles = ", ".join(role for role, held in (("admin", is_admin), ("trainer", is_trainer)) if held)
+    print(f"Staff account {username!r} created{f' ({roles})' if roles else ''}.")
     return 0

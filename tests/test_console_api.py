@@ -123,7 +123,7 @@ def test_every_api_call_but_login_needs_a_valid_token(client) -> None:
     protected = [(p, m) for p, m in routes if p != "/api/login"]
     assert len(protected) >= 9
     for path, method in protected:
-        concrete = path.replace("{handoff_id}", "1").replace("{conversation_id:path}", "c").replace("{number}", "T1")
+        concrete = path.replace("{handoff_id}", "1").replace("{item_id}", "1").replace("{conversation_id:path}", "c").replace("{number}", "T1")
         for headers in ({}, {"Authorization": "Bearer not-a-token"}):
             response = client.request(method, concrete, headers=headers)
             assert response.status_code == 401, (method, path, response.text)

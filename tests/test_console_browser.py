@@ -1,19 +1,25 @@
-"""The staff console in a real browser (headless Chromium via playwright-core) against the running system."""
+"""The staff console in a real browser (headless Chromium via playwright-core) against the running system:
+the queue and a conversation (tests/browser/console.mjs), the NLU inbox (tests/browser/nlu.mjs)."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import sys
 import threading
+import urllib.request
 import uuid
-from typing import Callable, Dict, List
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
 
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from sqlalchemy import select
 
+from bot import nlu_inbox
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Ticket, TicketEvent
-from tests.conftest import ROOT, STAFF_PASSWORD, STAFF_USER, RunningSystem
+from tests.conftest import ROOT, STAFF_PASSWORD, STAFF_USER, RunningSystem, post_json
 
 SCRIPT = ROOT / "tests" / "browser" / "console.mjs"
 SCREENSHOT = ROOT / "results" / "console-queue.png"
@@ -25,8 +31,14 @@ FOLLOW_UP = "我等了好久，伤口还是很疼"
 
 def run_console_script(env: dict, signals: Dict[str, Callable[[], object]]) -> List[str]:
     """The lines tests/browser/console.mjs printed; `signals[line]()` runs when it prints that line."""
+    return run_script(SCRIPT, env, signals)
+
+
+def run_script(script: Path, env: dict, signals: Optional[Dict[str, Callable[[], object]]] = None) -> List[str]:
+    """The lines a tests/browser/ script printed; `signals[line]()` runs when it prints that line."""
+    signals = signals or {}
     node = subprocess.Popen(
-        ["node", str(SCRIPT)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ["node", str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     watchdog = threading.Timer(180, node.kill)
     watchdog.start()
@@ -109,3 +121,92 @@ def test_staff_log_in_claim_reply_update_the_ticket_and_release_in_a_browser(sys
         assert ticket.status == "in_progress"
         assert (ticket.events[-1].actor, ticket.events[-1].note) == (STAFF_USER, "已电话联系患者，约明天复诊")
     assert system.say(conversation_id, "你好"), "the bot did not answer after release"
+
+
+NLU_SCRIPT = ROOT / "tests" / "browser" / "nlu.mjs"
+NLU_SCREENSHOT = ROOT / "results" / "console-nlu.png"
+# Vague enough to be misunderstood, and in no training or hold-out set (the export leaves those out).
+MISUNDERSTOOD = "呃呃呃那个啥来着"
+# Messages the model may not understand; the test sends the first one the running model does not (if any).
+VAGUE = ["随便问问", "我想了解一下那个东西", "那个那个就是那个", "额", "嗯…怎么说呢", "就那个事儿", "啊这"]
+
+
+def misunderstood_by_the_model(system: RunningSystem) -> Optional[str]:
+    """A message of VAGUE that the running model sends to the inbox by itself (it falls back or is unsure)."""
+    for text in VAGUE:
+        parsed = post_json(f"{system.rasa_url}/model/parse?token={system.token}", {"text": text})
+        candidate = nlu_inbox.read_event("parse", 0.0, {"text": text, "parse_data": parsed})
+        if candidate is not None and candidate.reason:
+            return text
+    return None
+
+
+def expected_inbox(system: RunningSystem, conversation_id: str) -> Dict[str, str]:
+    """text → reason the inbox must show for the conversation, from what the running Rasa stored: the flagged
+    message, and whatever its NLU did not understand (bot/nlu_inbox.py's rules, applied to the tracker)."""
+    tracker = json.loads(urllib.request.urlopen(
+        f"{system.rasa_url}/conversations/{conversation_id}/tracker?token={system.token}", timeout=30
+    ).read())
+    messages = [e for e in tracker["events"] if e["event"] == "user"]
+    expected = {}
+    for event in messages:
+        candidate = nlu_inbox.read_event(conversation_id, event["timestamp"], event)
+        if candidate is not None and candidate.reason:
+            expected[candidate.text] = candidate.reason
+    with session_scope(system.env["DATABASE_URL"]) as session:
+        handoff = session.scalars(select(Handoff).where(Handoff.conversation_id == conversation_id)).one()
+        if handoff.reason == "fallback":
+            before = [e for e in messages if e["timestamp"] <= handoff.created_at.timestamp()]
+            expected[before[-1]["text"]] = "handoff"
+    expected[MISUNDERSTOOD] = "flagged"
+    return expected
+
+
+def test_a_nurse_flags_a_misunderstood_message_a_trainer_corrects_it_and_the_export_has_it(system: RunningSystem, tmp_path) -> None:
+    conversation_id = f"nlu-{uuid.uuid4().hex[:8]}"
+    vague = misunderstood_by_the_model(system)
+    for text in (MISUNDERSTOOD, vague or VAGUE[0], "转人工"):
+        system.say(conversation_id, text)
+    database = system.env["DATABASE_URL"]
+    with session_scope(database) as session:
+        handoff_id = session.scalars(select(Handoff.id).where(Handoff.conversation_id == conversation_id)).one()
+    accounts = dict(system.env, STAFF_PASSWORD="nurse-and-trainer-password")
+    for args in (["nurse-" + conversation_id[-4:], "--name", "护士"], ["trainer-" + conversation_id[-4:], "--trainer"]):
+        made = subprocess.run([sys.executable, "-m", "bot", "staff", "add", *args], cwd=ROOT, env=accounts,
+                              capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stderr
+    NLU_SCREENSHOT.parent.mkdir(exist_ok=True)
+
+    env = dict(
+        os.environ,
+        CONSOLE_URL=system.console_url,
+        NURSE_USER="nurse-" + conversation_id[-4:],
+        NURSE_PASSWORD=accounts["STAFF_PASSWORD"],
+        TRAINER_USER="trainer-" + conversation_id[-4:],
+        TRAINER_PASSWORD=accounts["STAFF_PASSWORD"],
+        HANDOFF_ID=str(handoff_id),
+        CONVERSATION_ID=conversation_id,
+        MISUNDERSTOOD=MISUNDERSTOOD,
+        CORRECT_INTENT="out_of_scope",
+        SCREENSHOT=str(NLU_SCREENSHOT),
+    )
+    seen = json.loads(run_script(NLU_SCRIPT, env)[-1])
+
+    assert not seen["nurseSeesLink"] and "训练员" in seen["nurseInbox"]
+    assert seen["flagButton"] == "标记为误解" and seen["flagged"] and seen["botLinesHaveNoFlag"]
+    assert seen["trainerLink"] == "NLU 收件箱"
+    shown = {row["text"]: row["reason"] for row in seen["open"]}
+    assert shown == expected_inbox(system, conversation_id)
+    if vague is not None:  # collected from Rasa's events by itself
+        assert shown[vague] in ("fallback", "low_confidence", "handoff"), shown
+    flagged = next(row for row in seen["open"] if row["text"] == MISUNDERSTOOD)
+    assert flagged["reasonShown"].startswith("工作人员标记为误解") and flagged["confidence"].endswith("%")
+    assert seen["verdict"].startswith("已更正：与医院服务无关（out_of_scope）"), seen["verdict"]
+
+    out = tmp_path / "reviewed.yml"
+    exported = subprocess.run([sys.executable, "-m", "bot", "nlu", "export", "--out", str(out)], cwd=ROOT,
+                              env=dict(os.environ, DATABASE_URL=database), capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    assert "Wrote 1 example of 1 intent " in exported.stdout, exported.stdout
+    examples = RasaYAMLReader().read(str(out)).intent_examples
+    assert [(m.get("text"), m.get("intent")) for m in examples] == [(MISUNDERSTOOD, "out_of_scope")]

@@ -45,3 +45,42 @@ def test_sqlite_database_is_in_wal_mode_so_processes_do_not_block_readers(tmp_pa
     migrate.upgrade(url)
     with create_engine(url).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def _staff_before_trainers_then_head(url: str) -> list:
+    """An account made before 0003 (the trainer role) is no trainer after it; 0003 also goes down and up again."""
+    from sqlalchemy import text
+
+    migrate.upgrade(url, "0002")
+    engine = create_engine(url, future=True)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO staff (username, display_name, password_hash, is_admin, disabled, created_at)"
+                " VALUES ('old', 'old', 'x', false, false, CURRENT_TIMESTAMP)"
+            ))
+        migrate.upgrade(url)
+        command_downgrade_and_up(url)
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT username, is_trainer FROM staff")).all()
+    finally:
+        engine.dispose()
+
+
+def command_downgrade_and_up(url: str) -> None:
+    from alembic import command
+
+    command.downgrade(migrate.alembic_config(url), "0002")
+    migrate.upgrade(url)
+
+
+def test_existing_staff_are_no_trainers_after_the_nlu_inbox_migration(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    assert [tuple(row) for row in _staff_before_trainers_then_head(url)] == [("old", False)]
+    assert schema_differences(url) == []
+
+
+def test_existing_staff_are_no_trainers_after_the_nlu_inbox_migration_on_postgres() -> None:
+    with fresh_postgres_database() as url:
+        assert [tuple(row) for row in _staff_before_trainers_then_head(url)] == [("old", False)]
+        assert schema_differences(url) == []

@@ -54,3 +54,10 @@ def current_staff(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return staff
+
+
+def current_trainer(staff: Staff = Depends(current_staff)) -> Staff:
+    """The logged-in staff member if they review the NLU inbox (a trainer or an admin); 403 otherwise."""
+    if not staff.may_train:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=messages.text("not_trainer"))
+    return staff

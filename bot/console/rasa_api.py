@@ -82,6 +82,7 @@ def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             continue
         staff = (event.get("metadata") or {}).get("staff") if kind == "bot" else None
         role = "patient" if kind == "user" else ("staff" if staff else "bot")
-        moment = datetime.fromtimestamp(float(event.get("timestamp") or 0), tz=timezone.utc)
-        lines.append({"role": role, "text": text, "time": moment, "staff": staff})
+        timestamp = float(event.get("timestamp") or 0)
+        moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+        lines.append({"role": role, "text": text, "time": moment, "timestamp": timestamp, "staff": staff})
     return lines

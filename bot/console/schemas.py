@@ -25,6 +25,26 @@ class TicketStatus(str, Enum):
     closed = "closed"
 
 
+class InboxStatus(str, Enum):
+    open = "open"
+    confirmed = "confirmed"
+    corrected = "corrected"
+    dismissed = "dismissed"
+
+
+class InboxReason(str, Enum):
+    fallback = "fallback"
+    low_confidence = "low_confidence"
+    handoff = "handoff"
+    flagged = "flagged"
+
+
+class ReviewAction(str, Enum):
+    confirm = "confirm"
+    correct = "correct"
+    dismiss = "dismiss"
+
+
 class ErrorOut(BaseModel):
     """Every error answer of the API: a sentence for staff."""
 
@@ -52,6 +72,7 @@ class StaffOut(BaseModel):
     username: str
     display_name: str
     is_admin: bool
+    is_trainer: bool  # reviews the NLU inbox (trainers and admins)
 
 
 class HandoffOut(BaseModel):
@@ -82,6 +103,7 @@ class TranscriptLine(BaseModel):
     role: str
     text: str
     time: datetime
+    timestamp: float  # Rasa's event timestamp: names a patient message for POST /api/nlu/flag
     staff: Optional[str]
 
 
@@ -122,3 +144,51 @@ class TicketUpdate(BaseModel):
         if values.get("status") is None and values.get("note") is None:
             raise ValueError("give a new status, a note, or both")
         return values
+
+
+class InboxItemOut(BaseModel):
+    """A patient message in the NLU inbox."""
+
+    id: int
+    conversation_id: str
+    timestamp: float
+    time: datetime
+    text: str
+    predicted_intent: Optional[str]
+    confidence: Optional[float]
+    reason: InboxReason
+    status: InboxStatus
+    flagged_by: Optional[str]
+    reviewed_intent: Optional[str]
+    reviewed_procedure: Optional[str]
+    reviewed_by: Optional[str]
+    reviewed_at: Optional[datetime]
+
+
+class InboxReview(BaseModel):
+    """`confirm` the predicted intent, `correct` it to `intent` (an intent of the domain), or `dismiss`.
+    `procedure`: the canonical procedure the message names, or empty."""
+
+    action: ReviewAction
+    intent: Optional[constr(strip_whitespace=True, max_length=64)]  # type: ignore[valid-type]
+    procedure: Optional[constr(strip_whitespace=True, max_length=32)]  # type: ignore[valid-type]
+
+
+class InboxFlag(BaseModel):
+    """A patient message of the transcript (GET /api/conversations/{id}: `timestamp` of a `patient` line)."""
+
+    conversation_id: constr(min_length=1, max_length=255)  # type: ignore[valid-type]
+    timestamp: float
+
+
+class IntentChoice(BaseModel):
+    name: str
+    label: str
+
+
+class InboxOptions(BaseModel):
+    """What a correction may choose: the domain's intents with their Chinese labels, the canonical procedures."""
+
+    intents: List[IntentChoice]
+    procedures: List[str]
+    low_confidence: float

@@ -8,11 +8,14 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import declarative_base, relationship
@@ -27,6 +30,9 @@ TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")
 HANDOFF_REASONS = ("emergency", "anger", "user_request", "fallback")
 HANDOFF_PRIORITIES = ("urgent", "high", "normal")
 HANDOFF_STATUSES = ("waiting", "active", "closed")
+# Why a patient message is in the NLU inbox (bot/nlu_inbox.py), and what a trainer decided about it.
+NLU_INBOX_REASONS = ("fallback", "low_confidence", "handoff", "flagged")
+NLU_INBOX_STATUSES = ("open", "confirmed", "corrected", "dismissed")
 
 
 def utcnow() -> datetime:
@@ -112,8 +118,15 @@ class Staff(Base):
     display_name = Column(String(64), nullable=False)
     password_hash = Column(String(255), nullable=False)
     is_admin = Column(Boolean, nullable=False, default=False)
+    # Reviews the NLU inbox (the console's /console/nlu); an admin may too.
+    is_trainer = Column(Boolean, nullable=False, default=False, server_default=false())
     disabled = Column(Boolean, nullable=False, default=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    @property
+    def may_train(self) -> bool:
+        """Whether this account reviews the NLU inbox: trainers and admins."""
+        return bool(self.is_trainer or self.is_admin)
 
 
 class StaffToken(Base):
@@ -175,6 +188,53 @@ class Handoff(Base):
     staff = relationship("Staff")
 
 
+class NluInboxItem(Base):
+    """A patient message the NLU may have misunderstood, waiting for (or reviewed by) a trainer.
+
+    One row per Rasa `user` event, identified as Rasa identifies it: conversation and timestamp.
+    """
+
+    __tablename__ = "nlu_inbox"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "event_timestamp", name="uq_nlu_inbox_conversation_timestamp"),
+        Index("ix_nlu_inbox_status_timestamp", "status", "event_timestamp"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    # The `timestamp` of the event in Rasa's tracker store (seconds since the epoch).
+    event_timestamp = Column(Float(precision=53), nullable=False)
+    text = Column(Text, nullable=False)
+    # The classifier's best intent other than nlu_fallback, its confidence, and Rasa's full retrieval
+    # intent (ask_procedure_info/price) when the intent has sub-intents.
+    predicted_intent = Column(String(64), nullable=True)
+    confidence = Column(Float, nullable=True)
+    predicted_response_key = Column(String(128), nullable=True)
+    reason = Column(String(16), nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+    flagged_by = Column(Integer, ForeignKey("staff.id"), nullable=True)
+    reviewed_intent = Column(String(64), nullable=True)
+    reviewed_procedure = Column(String(32), nullable=True)
+    reviewed_by = Column(Integer, ForeignKey("staff.id"), nullable=True)
+    reviewed_at = Column(UTCDateTime, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    flagger = relationship("Staff", foreign_keys=[flagged_by])
+    reviewer = relationship("Staff", foreign_keys=[reviewed_by])
+
+
+class CollectCursor(Base):
+    """How far a collector has read Rasa's `events` table (the NLU inbox: `nlu_inbox`): the last event's id
+    (the table's only ordered index) and timestamp."""
+
+    __tablename__ = "collect_cursors"
+
+    name = Column(String(64), primary_key=True)
+    last_event_id = Column(Integer, nullable=False)
+    last_timestamp = Column(Float(precision=53), nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
 __all__ = [
     "Base",
     "Policy",
@@ -184,4 +244,6 @@ __all__ = [
     "StaffToken",
     "Handoff",
     "LoginFailure",
+    "NluInboxItem",
+    "CollectCursor",
 ]

@@ -55,7 +55,9 @@ def login(body: LoginRequest, request: Request, sessions: SessionScope = Depends
 
 @router.get("/me", response_model=StaffOut)
 def me(staff: Staff = Depends(current_staff)) -> StaffOut:
-    return StaffOut(username=staff.username, display_name=staff.display_name, is_admin=staff.is_admin)
+    return StaffOut(
+        username=staff.username, display_name=staff.display_name, is_admin=staff.is_admin, is_trainer=staff.may_train
+    )
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response, dependencies=[Depends(current_staff)])

@@ -33,3 +33,9 @@ def conversation_page(request: Request, handoff_id: int) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(
         "conversation.html", {"request": request, "page": "conversation", "handoff_id": handoff_id}
     )
+
+
+@router.get("/nlu", response_class=HTMLResponse)
+def nlu_page(request: Request) -> HTMLResponse:
+    """The NLU inbox, for trainers (the API answers others 403)."""
+    return TEMPLATES.TemplateResponse("nlu.html", {"request": request, "page": "nlu"})

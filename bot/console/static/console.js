@@ -1,4 +1,4 @@
-// The staff console in the browser: login, the live queue, one conversation with its tickets.
+// The staff console in the browser: login, the live queue, one conversation with its tickets, the NLU inbox.
 // All text from patients and the API is put into the page with textContent, never as HTML.
 // The pages do not poll: GET /api/events pushes every change of the queue (bot/console/live.py).
 "use strict";
@@ -22,6 +22,8 @@ const TICKET_KIND = { refund: "退款", complaint: "投诉", revision: "修复",
 const TICKET_CATEGORY = { surgery: "整形", skin: "皮肤", dental: "口腔", other: "其他" };
 const TICKET_SEVERITY = { normal: "普通", major: "重大紧急" };
 const TICKET_STATUS = { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" };
+const INBOX_REASON = { fallback: "未能理解", low_confidence: "置信度低", handoff: "未能理解，已转人工", flagged: "工作人员标记为误解" };
+const INBOX_STATUS = { open: "待审核", confirmed: "已确认", corrected: "已更正", dismissed: "已忽略" };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -94,6 +96,7 @@ async function whoAmI() {
   const who = document.getElementById("who");
   who.textContent = `${me.display_name}（${me.username}）`;
   who.hidden = false;
+  document.getElementById("nlu-link").hidden = !me.is_trainer;
   const logout = document.getElementById("logout");
   logout.hidden = false;
   logout.addEventListener("click", async () => {
@@ -434,6 +437,27 @@ async function conversationPage() {
   const showWaiting = waitingClock();
   let handoff = null;
   let shownLines = -1;
+  // Patient messages flagged as misunderstood from this page (by their Rasa timestamp).
+  const flagged = new Set();
+
+  function flagButton(line) {
+    const done = flagged.has(line.timestamp);
+    const button = el("button", { type: "button", class: "flag", title: "把这条消息放进 NLU 收件箱，供训练员审核" }, done ? "已标记" : "标记为误解");
+    button.disabled = done;
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await api("POST", "/api/nlu/flag", { conversation_id: handoff.conversation_id, timestamp: line.timestamp });
+        flagged.add(line.timestamp);
+        button.textContent = "已标记";
+        notify("已标记为误解，训练员会在 NLU 收件箱中审核。");
+      } catch (error) {
+        button.disabled = false;
+        notify(error.message, true);
+      }
+    });
+    return button;
+  }
 
   function showHandoff() {
     document.getElementById("conversation-id").textContent = handoff.conversation_id;
@@ -462,6 +486,7 @@ async function conversationPage() {
           { class: `line ${line.role}` },
           el("span", { class: "who" }, line.role === "staff" && line.staff ? `${ROLE.staff} ${line.staff}` : label(ROLE, line.role)),
           el("time", { datetime: line.time }, clock(line.time)),
+          line.role === "patient" ? flagButton(line) : null,
           el("p", { class: "text" }, line.text),
         ),
       ),
@@ -607,7 +632,113 @@ function ticketCard(number) {
   return card;
 }
 
-const PAGES = { login: loginPage, queue: queuePage, conversation: conversationPage };
+function percent(value) {
+  return value === null || value === undefined ? "—" : `${Math.round(value * 100)}%`;
+}
+
+// The NLU inbox (trainers): one click confirms the prediction; a correction is an intent (and optionally a
+// procedure) chosen from the lists, then one click; dismiss leaves the message out of the training data.
+async function nluPage() {
+  await whoAmI();
+  const body = document.getElementById("inbox-body");
+  const empty = document.getElementById("inbox-empty");
+  const problem = document.getElementById("inbox-error");
+  let options;
+  try {
+    options = await api("GET", "/api/nlu/options");
+  } catch (error) {
+    problem.textContent = error.message;
+    problem.hidden = false;
+    document.querySelector("table.inbox").hidden = true;
+    return;
+  }
+  document.getElementById("low-confidence").textContent = percent(options.low_confidence);
+  const labels = Object.fromEntries(options.intents.map((intent) => [intent.name, intent.label]));
+  const intentText = (name) => (name ? `${labels[name] || name}（${name}）` : "—");
+  let status = "open";
+
+  async function send(item, change, done) {
+    try {
+      await api("POST", `/api/nlu/inbox/${item.id}`, change);
+      notify(done);
+      refresh();
+    } catch (error) {
+      notify(error.message, true);
+    }
+  }
+
+  function select(name, placeholder, choices, chosen) {
+    const list = el("select", { name, "aria-label": placeholder }, el("option", { value: "" }, placeholder));
+    for (const [value, text] of choices) {
+      const option = el("option", { value }, text);
+      option.selected = value === chosen;
+      list.append(option);
+    }
+    return list;
+  }
+
+  function row(item) {
+    const intent = select("intent", "正确的意图…", options.intents.map((i) => [i.name, `${i.label}（${i.name}）`]), item.reviewed_intent);
+    const procedure = select("procedure", "项目（可选）", options.procedures.map((p) => [p, p]), item.reviewed_procedure);
+    const chosenProcedure = () => (procedure.value ? { procedure: procedure.value } : {});
+    const confirm = el("button", { type: "button", class: "confirm" }, "确认");
+    confirm.disabled = !(item.predicted_intent in labels);
+    confirm.addEventListener("click", () =>
+      send(item, { action: "confirm", ...chosenProcedure() }, `已确认：${intentText(item.predicted_intent)}`),
+    );
+    const correct = el("button", { type: "button", class: "correct" }, "更正");
+    correct.addEventListener("click", () => {
+      if (!intent.value) return notify("请先选择正确的意图。", true);
+      send(item, { action: "correct", intent: intent.value, ...chosenProcedure() }, `已更正为：${intentText(intent.value)}`);
+    });
+    const dismiss = el("button", { type: "button", class: "dismiss secondary" }, "忽略");
+    dismiss.addEventListener("click", () => send(item, { action: "dismiss" }, "已忽略，这条消息不会用于训练。"));
+    const reason = label(INBOX_REASON, item.reason) + (item.flagged_by ? `（${item.flagged_by}）` : "");
+    const verdict =
+      item.status === "open"
+        ? null
+        : el(
+            "p",
+            { class: "verdict" },
+            `${label(INBOX_STATUS, item.status)}` +
+              (item.reviewed_intent ? `：${intentText(item.reviewed_intent)}` : "") +
+              (item.reviewed_procedure ? ` · 项目：${item.reviewed_procedure}` : "") +
+              (item.reviewed_by ? ` · ${item.reviewed_by} ${clock(item.reviewed_at)}` : ""),
+          );
+    return el(
+      "tr",
+      { "data-item-id": item.id, "data-conversation-id": item.conversation_id, class: `inbox-${item.status}` },
+      el("td", {}, el("time", { datetime: item.time }, clock(item.time)), el("div", { class: "mono" }, item.conversation_id)),
+      el("td", {}, el("p", { class: "text" }, item.text), verdict),
+      el("td", { class: "predicted", "data-intent": item.predicted_intent || "" }, intentText(item.predicted_intent)),
+      el("td", { class: "confidence" }, percent(item.confidence)),
+      el("td", { class: "reason", "data-reason": item.reason }, reason),
+      el("td", { class: "review" }, confirm, " ", intent, " ", procedure, " ", correct, " ", dismiss),
+    );
+  }
+
+  async function load() {
+    const items = await api("GET", `/api/nlu/inbox?status=${status}`);
+    body.replaceChildren(...items.map(row));
+    empty.hidden = items.length > 0;
+  }
+  const refresh = refresher(load);
+
+  for (const tab of document.querySelectorAll("#inbox-tabs button")) {
+    tab.addEventListener("click", () => {
+      status = tab.dataset.status;
+      for (const other of document.querySelectorAll("#inbox-tabs button")) other.classList.toggle("active", other === tab);
+      refresh();
+    });
+  }
+  // New messages are collected when the list loads: coming back to the tab shows them.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") refresh();
+  });
+  await refresh();
+}
+
+const PAGES = { login: loginPage, queue: queuePage, conversation: conversationPage, nlu: nluPage };
 
 document.addEventListener("DOMContentLoaded", () => {
   const page = document.body.dataset.page;

@@ -48,10 +48,15 @@ $(MODEL): $(STAMP) $(TRAIN_INPUTS)
 	$(RASA) train --fixed-model-name current --out models
 	@touch $@
 
-# `rasa data validate`, failing on any warning (Rasa does not fail on all of them itself).
+# `rasa data validate`, failing on any warning (Rasa does not fail on all of them itself) but two, both about
+# the retrieval intents ask_procedure_info and ask_refund_policy: their sub-intents (ask_procedure_info/price …)
+# are the ResponseSelector's topics, answered from data/policies by action_policy_answer, so their `utter_ask_…`
+# responses are deliberately absent; and Rasa adds retrieval intents to the domain itself, then warns that
+# domain.yml lists them too (CONTRACT.md §3 lists them, so domain.yml does).
+RETRIEVAL_RESPONSE_WARNING := Action 'utter_(ask_procedure_info|ask_refund_policy)' is listed as a response action|duplicated intents have been found across multiple domain files: ask_procedure_info, ask_refund_policy$$
 validate: $(STAMP)
 	@mkdir -p results
-	$(RASA) data validate --fail-on-warnings 2>&1 | tee results/validate.log | grep -E "UserWarning|ERROR|WARNING" || true
+	$(RASA) data validate --fail-on-warnings 2>&1 | grep -vE "$(RETRIEVAL_RESPONSE_WARNING)" | tee results/validate.log | grep -E "UserWarning|ERROR|WARNING" || true
 	@! grep -qE "UserWarning|ERROR|WARNING " results/validate.log || { echo "rasa data validate reported warnings (results/validate.log)"; exit 1; }
 
 # Browser tests drive Debian's Chromium with playwright-core (package-lock.json); no browser is downloaded.
@@ -95,8 +100,8 @@ pytest: $(STAMP) $(MODEL) browser-deps $(NGINX)
 test-stories: $(STAMP) $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core
 
-# Intent, emergency and procedure scores on the NLU hold-out split (tests/nlu/holdout.yml);
-# fails under the thresholds of bot/nlu/evaluate.py. Writes results/nlu_holdout.{json,md}.
+# Intent, emergency and procedure scores on both NLU hold-outs (tests/nlu/holdout.yml, holdout_real.yml);
+# fails under the thresholds of bot/nlu/evaluate.py. Writes results/nlu_holdout{,_real}.{json,md}.
 nlu-eval: $(STAMP) $(MODEL)
 	$(PY) -m bot.nlu.evaluate --model $(MODEL) --out results
 

@@ -23,8 +23,10 @@ class ActionPolicyAnswer(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         snapshot = policies.current()
-        intent = answers.latest_policy_intent(user_intents(session_events(tracker))) or DEFAULT_INTENT
-        text = answers.answer(intent, tracker.get_slot("procedure"), snapshot)
+        events = session_events(tracker)
+        intent = answers.latest_policy_intent(user_intents(events)) or DEFAULT_INTENT
+        topic = answers.question_topic(intent, events)
+        text = answers.answer(intent, tracker.get_slot("procedure"), snapshot, topic)
         followup = answers.NO_FOLLOWUP if tracker.active_loop_name else answers.followup_for(intent)
         return [SlotSet("policy_text", text), SlotSet("policy_followup", followup)]
 

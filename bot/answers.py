@@ -6,7 +6,7 @@ an answer and in which order, so the same question always gets the same full ans
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from bot.policies import PROCEDURES_SECTION, PolicySnapshot
 from bot import hospital
@@ -19,6 +19,28 @@ PROCEDURE_TOPICS = (
     "info", "recovery", "normal", "asymmetry", "result", "scar", "side_effect", "infection", "revision", "refund",
 )
 REFUND_INTENTS = frozenset({"ask_refund_policy", "request_refund"})
+CONSULTATION_SECTION = "consultation"
+CONSULT_KEY = "consult"
+# A question about one part of the refund policy (its retrieval sub-intent) gets that part first; the
+# whole policy stays one reply away ("完整退款政策"), the same text for every patient.
+REFUND_PARTS_BY_TOPIC = {
+    "eligibility": ("eligible", "not_eligible"),
+    "documents": ("documents",),
+    "timeline": ("steps",),
+    "process": ("steps",),
+    "ratio": ("sessions", "eligible"),
+    "deposit": ("deposit",),
+    "disputes": ("disputes",),
+}
+# Pre-operative topics (the retrieval sub-intents of ask_procedure_info) answered from
+# data/policies/consultation.yml; `general` and unknown topics get the whole leaflet.
+# The key of Rasa's parse data under which a ResponseSelector for all retrieval intents reports.
+DEFAULT_SELECTOR = "default"
+# Below this ResponseSelector confidence the whole answer is given rather than one topic of it.
+MIN_TOPIC_CONFIDENCE = 0.4
+CONSULT_TOPICS = (
+    "price", "pain", "operation_time", "downtime", "longevity", "risks", "contraindications", "materials", "suitability",
+)
 
 # The sections that answer each question, in order: what is normal and for how long first,
 # then what the hospital does about it (revision, who pays) and when a refund applies.
@@ -54,6 +76,22 @@ def latest_policy_intent(intents: Sequence[str]) -> Optional[str]:
     return next((intent for intent in reversed(intents) if intent in POLICY_INTENTS), None)
 
 
+def question_topic(intent: str, events: Sequence[Mapping[str, Any]]) -> Optional[str]:
+    """The topic of the latest question with `intent`: its ResponseSelector sub-intent (`price` of
+    `ask_procedure_info/price`), or None when none was selected with `MIN_TOPIC_CONFIDENCE`."""
+    for event in reversed(events):
+        parse = event.get("parse_data") or {}
+        if event.get("event") != "user" or (parse.get("intent") or {}).get("name") != intent:
+            continue
+        selectors = parse.get("response_selector") or {}
+        selected = (selectors.get(intent) or selectors.get(DEFAULT_SELECTOR) or {}).get("response") or {}
+        key = str(selected.get("intent_response_key") or "")
+        if not key.startswith(f"{intent}/") or float(selected.get("confidence") or 0.0) < MIN_TOPIC_CONFIDENCE:
+            return None
+        return key.split("/", 1)[1]
+    return None
+
+
 def followup_for(intent: Optional[str]) -> str:
     return FOLLOWUP_BY_INTENT.get(intent or "", NO_FOLLOWUP)
 
@@ -82,8 +120,39 @@ def refund_policy_text(procedure: Optional[str], snapshot: PolicySnapshot) -> st
     return _join([own] + [snapshot.get(f"{REFUND_SECTION}.{part}") for part in REFUND_PARTS])
 
 
-def policy_text(intent: str, procedure: Optional[str], snapshot: PolicySnapshot) -> str:
-    """The one complete answer to `intent` for `procedure` (general texts when it is unknown)."""
+def refund_part_text(topic: str, procedure: Optional[str], snapshot: PolicySnapshot) -> str:
+    """The parts of the refund policy that answer `topic`, then how to see the whole policy."""
+    own = snapshot.get(f"{PROCEDURES_SECTION}.{procedure}.refund") if procedure and topic == "eligibility" else None
+    parts = [snapshot.get(f"{REFUND_SECTION}.{part}") for part in REFUND_PARTS_BY_TOPIC[topic]]
+    return _join([own, *parts, snapshot.get("prompts.whole_refund_policy")])
+
+
+def consult_text(topic: str, procedure: Optional[str], snapshot: PolicySnapshot) -> Optional[str]:
+    """The pre-operative answer on `topic` for `procedure`, or None when the data has none."""
+    if not has_own_policy(procedure, snapshot):
+        return None
+    specific = snapshot.get(f"{PROCEDURES_SECTION}.{procedure}.{CONSULT_KEY}.{topic}")
+    note = snapshot.get(f"{CONSULTATION_SECTION}.price_note") if topic == "price" else None
+    text = _join([
+        specific or snapshot.get(f"{CONSULTATION_SECTION}.fallback"),
+        note,
+        snapshot.get(f"{CONSULTATION_SECTION}.booking_offer"),
+    ])
+    return text.format(**hospital.load().facts())
+
+
+def policy_text(intent: str, procedure: Optional[str], snapshot: PolicySnapshot, topic: Optional[str] = None) -> str:
+    """The answer to `intent` (and its retrieval `topic`, when one was recognised) for `procedure`.
+
+    A topic with its own text gets that text; otherwise the one complete answer (general texts when the
+    procedure is unknown).
+    """
+    if intent == "ask_refund_policy" and topic in REFUND_PARTS_BY_TOPIC:
+        return refund_part_text(topic, procedure, snapshot)
+    if intent == "ask_procedure_info" and topic in CONSULT_TOPICS:
+        text = consult_text(topic, procedure, snapshot)
+        if text:
+            return text
     if intent in REFUND_INTENTS:
         return refund_policy_text(procedure, snapshot)
     topics = TOPICS_BY_INTENT.get(intent, ())
@@ -134,11 +203,14 @@ def prompt(key: str, snapshot: PolicySnapshot, **values: object) -> str:
     return template.format(**{**hospital.load().facts(), **values})
 
 
-def answer(intent: str, procedure: Optional[str], snapshot: PolicySnapshot) -> str:
-    """The complete answer, headed by the procedure it is about when that has its own policy."""
-    text = policy_text(intent, procedure, snapshot)
+def answer(intent: str, procedure: Optional[str], snapshot: PolicySnapshot, topic: Optional[str] = None) -> str:
+    """The answer, headed by the procedure it is about when that has its own policy."""
+    text = policy_text(intent, procedure, snapshot, topic)
     if not has_own_policy(procedure, snapshot):
         return text
+    label = snapshot.get(f"{CONSULTATION_SECTION}.topics.{topic}") if intent == "ask_procedure_info" else None
+    if label:
+        return _join([prompt("topic_heading", snapshot, procedure=procedure, topic=label), text])
     return _join([prompt("answer_heading", snapshot, procedure=procedure), text])
 
 

@@ -114,3 +114,64 @@ def test_the_procedure_question_can_be_cancelled(domain, database) -> None:
     )
     assert [e["event"] for e in events] == ["slot", "action_execution_rejected"]
     assert slot_values(events) == {"procedure": None}
+
+
+def asked(text: str, intent: str, topic: str, confidence: float = 0.9, **entities: str):
+    """A question whose ResponseSelector picked `intent/topic`."""
+    event = user(text, intent, **entities)
+    event["parse_data"]["response_selector"] = {
+        "default": {"response": {"intent_response_key": f"{intent}/{topic}", "confidence": confidence}}
+    }
+    return event
+
+
+def topic_answer(domain, *events):
+    result, _, _ = run(policy_actions.ActionPolicyAnswer(), answer_after(*events), domain, latest_action="policy_form")
+    return slot_values(result)
+
+
+def test_a_price_question_gets_the_price_not_the_leaflet(domain, database) -> None:
+    values = topic_answer(
+        domain,
+        asked("打一次瘦脸针大概要多少钱", "ask_procedure_info", "price", procedure="肉毒素"),
+        slot("procedure", "肉毒素"), loop("policy_form"), loop(None), action("policy_form"),
+    )
+    text = values["policy_text"]
+    assert "参考价" in text and "面诊" in text and "书面报价" in text
+    assert "【术前须知】" not in text  # not the whole leaflet
+    assert values["policy_followup"] == "answer_only"
+
+
+def test_a_pre_op_pain_question_is_answered_before_the_operation_not_as_a_post_op_report(domain, database) -> None:
+    text = topic_answer(
+        domain,
+        asked("割双眼皮疼吗", "ask_procedure_info", "pain", procedure="双眼皮"),
+        slot("procedure", "双眼皮"), loop("policy_form"), loop(None), action("policy_form"),
+    )["policy_text"]
+    assert "麻醉" in text and "【正常反应与时间】" not in text
+
+
+def test_an_unsure_topic_gets_the_whole_answer(domain, database) -> None:
+    text = topic_answer(
+        domain,
+        asked("隆鼻怎么样", "ask_procedure_info", "price", confidence=0.2, procedure="隆鼻"),
+        slot("procedure", "隆鼻"), loop("policy_form"), loop(None), action("policy_form"),
+    )["policy_text"]
+    assert "【术前须知】" in text
+
+
+def test_a_question_about_one_part_of_the_refund_policy_gets_that_part_first(domain, database) -> None:
+    values = topic_answer(domain, asked("退款要带什么材料", "ask_refund_policy", "documents"))
+    text = values["policy_text"]
+    assert "【需要准备的材料" in text and "完整退款政策" in text
+    assert "【对结论有异议时" not in text and "【办理步骤与时限】" not in text
+    whole = topic_answer(domain, asked("完整退款政策", "ask_refund_policy", "general"))["policy_text"]
+    assert "【需要准备的材料" in whole and "【对结论有异议时" in whole and "【办理步骤与时限】" in whole
+
+
+def test_no_answer_shows_an_unfilled_placeholder(domain, database) -> None:
+    snapshot = policies.PolicySnapshot({e.key: e.body for e in policies.read_directory()})
+    for procedure in snapshot.children("procedures"):
+        for topic in ("price", "risks", "materials"):
+            text = policy_actions.answers.policy_text("ask_procedure_info", procedure, snapshot, topic)
+            assert "{" not in text, (procedure, topic)

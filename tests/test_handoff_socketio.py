@@ -42,6 +42,9 @@ async def conversation(system: RunningSystem) -> float:
         await patient.say("你好，有人吗？")
         assert await patient.heard_within(SILENCE_SECONDS) == [], "the bot answered a paused conversation"
         await patient.say("伤口一直流血止不住")
+        emergency = "\n".join(await patient.heard_within(SILENCE_SECONDS))
+        assert "120" in emergency and "值班医护团队" in emergency, "an emergency while paused gets 120 at once"
+        await patient.say("好的")
         assert await patient.heard_within(SILENCE_SECONDS) == [], "the bot answered a paused conversation"
         handoff = find_handoff(system, staff, patient.session_id)
         assert (handoff["priority"], handoff["reason"]) == ("urgent", "emergency"), "a red flag while waiting"

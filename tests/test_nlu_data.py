@@ -15,6 +15,8 @@ from rasa.shared.nlu.training_data.message import Message
 ROOT = Path(__file__).resolve().parent.parent
 NLU_DIR = ROOT / "data" / "nlu"
 HOLDOUT = ROOT / "tests" / "nlu" / "holdout.yml"
+# The second hold-out, in the mix and style of real patient traffic (docs/nlu.md).
+HOLDOUT_REAL = ROOT / "tests" / "nlu" / "holdout_real.yml"
 
 # CONTRACT.md §4: the canonical `procedure` values.
 CANONICAL_PROCEDURES = {
@@ -39,7 +41,8 @@ def training() -> List[Message]:
 
 @pytest.fixture(scope="module")
 def holdout() -> List[Message]:
-    return _examples(HOLDOUT)
+    """Both hold-outs: neither may leak into the training data, both follow the annotation rules."""
+    return _examples(HOLDOUT) + _examples(HOLDOUT_REAL)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +74,8 @@ def test_every_intent_has_enough_varied_training_examples(training, domain_inten
         assert counts.get(intent, 0) >= minimum, f"{intent}: {counts.get(intent, 0)} examples, want {minimum}"
 
 
-def test_the_holdout_covers_every_intent(holdout, domain_intents) -> None:
-    counts = _counts(holdout)
+def test_the_holdout_covers_every_intent(domain_intents) -> None:
+    counts = _counts(_examples(HOLDOUT))
     for intent in domain_intents:
         minimum = 25 if intent == "report_emergency" else 15
         assert counts.get(intent, 0) >= minimum, f"{intent}: {counts.get(intent, 0)} hold-out examples"
@@ -190,6 +193,13 @@ def _triage_texts() -> List[str]:
         document = yaml.safe_load((ROOT / "tests" / "nlu" / name).read_text(encoding="utf-8"))
         texts += [entry["text"] for key in ("red_flags", "near_misses") for entry in document.get(key) or []]
     return texts
+
+
+def test_the_real_style_holdout_has_the_mix_of_real_traffic(domain_intents) -> None:
+    counts = _counts(_examples(HOLDOUT_REAL))
+    assert sum(counts.values()) >= 600
+    assert counts["ask_procedure_info"] / sum(counts.values()) >= 0.5  # mostly pre-operative questions
+    assert all(counts.get(intent, 0) >= 8 for intent in domain_intents), counts
 
 
 def test_no_triage_set_message_is_a_near_copy_of_a_training_example(training) -> None:

@@ -1,8 +1,8 @@
 """Emergencies end to end, as patients meet them: the whole system, the REST channel, the database.
 
-Every red flag of tests/nlu/triage_red_flags.yml, in a fresh conversation, gets 120, the on-call line and
-an urgent handoff; one of each concept does so too in the middle of a form, while waiting for a person and
-while a person holds the conversation. A doubtful symptom gets the red-flag checklist, whose "none" button
+Every red flag of tests/nlu/triage_red_flags.yml gets 120, the on-call line and an urgent handoff in a fresh
+conversation, in the middle of a form and while waiting for a person; a waiting patient's ordinary messages
+still get no automatic answer, and a red flag while a person holds the conversation is answered too. A doubtful symptom gets the red-flag checklist, whose "none" button
 goes on with the patient's question.
 """
 
@@ -64,30 +64,41 @@ def test_every_red_flag_of_the_set_gets_120_the_on_call_line_and_an_urgent_hando
     assert missed == []
 
 
-@pytest.mark.parametrize("concept", sorted(ONE_PER_CONCEPT))
-def test_a_red_flag_in_the_middle_of_a_form_is_answered_at_once(system: RunningSystem, concept: str) -> None:
-    sender = f"form-{uuid.uuid4().hex[:10]}"
-    system.say(sender, "我想退款")
-    system.say(sender, "是")
-    assert "什么时候做的" in texts(system.say(sender, "隆鼻"))
-    replies = system.say(sender, ONE_PER_CONCEPT[concept])
-    assert is_emergency_answer(system, sender, replies), texts(replies)
-    assert "什么时候做的" not in texts(replies)
+def test_every_red_flag_in_the_middle_of_a_form_is_answered_at_once(system: RunningSystem) -> None:
+    missed: List[str] = []
+    for entry in RED_FLAGS:
+        sender = f"form-{uuid.uuid4().hex[:10]}"
+        system.say(sender, "我想退款")
+        system.say(sender, "是")
+        assert "什么时候做的" in texts(system.say(sender, "隆鼻"))
+        replies = system.say(sender, entry["text"])
+        if not is_emergency_answer(system, sender, replies) or "什么时候做的" in texts(replies):
+            missed.append(f"{entry['concept']}: {entry['text']}")
+    assert missed == []
+
+
+def test_every_red_flag_from_a_patient_waiting_for_a_person_is_answered_and_raised_to_urgent(
+    system: RunningSystem,
+) -> None:
+    missed: List[str] = []
+    for entry in RED_FLAGS:
+        sender = f"paused-{uuid.uuid4().hex[:10]}"
+        queued = texts(system.say(sender, "我要找人工客服"))
+        assert "排在第" in queued or "下班时间" in queued
+        if not is_emergency_answer(system, sender, system.say(sender, entry["text"])):
+            missed.append(f"{entry['concept']}: {entry['text']}")
+    assert missed == []
 
 
 @pytest.mark.parametrize("concept", sorted(ONE_PER_CONCEPT))
-def test_a_patient_waiting_for_a_person_who_reports_a_red_flag_is_answered_and_raised_to_urgent(
+def test_a_waiting_patient_gets_silence_for_ordinary_messages_before_and_after_the_emergency(
     system: RunningSystem, concept: str
 ) -> None:
-    sender = f"paused-{uuid.uuid4().hex[:10]}"
-    queued = texts(system.say(sender, "我要找人工客服"))
-    assert "排在第" in queued or "下班时间" in queued
+    sender = f"quiet-{uuid.uuid4().hex[:10]}"
+    system.say(sender, "我要找人工客服")
     assert open_handoff(system, sender).priority == "normal"
     assert system.say(sender, "好的我等着") == []  # paused: no automatic answer to an ordinary message
-
-    replies = system.say(sender, ONE_PER_CONCEPT[concept])
-
-    assert is_emergency_answer(system, sender, replies), texts(replies)
+    assert is_emergency_answer(system, sender, system.say(sender, ONE_PER_CONCEPT[concept]))
     assert system.say(sender, "还要等多久") == []  # paused again after the emergency answer
 
 

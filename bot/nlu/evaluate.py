@@ -1,9 +1,9 @@
-"""Score the trained model on the NLU hold-out split: `python -m bot.nlu.evaluate`.
+"""Score the trained model on the NLU hold-outs: `python -m bot.nlu.evaluate`.
 
-Parses every example of tests/nlu/holdout.yml with models/current.tar.gz, writes
-results/nlu_holdout.json and results/nlu_holdout.md, and exits non-zero when
-intent macro-F1 < 0.92, any `report_emergency` example is missed, or procedure
-recall < 0.90.
+Parses every example of each hold-out of `HOLDOUTS` with models/current.tar.gz, writes
+results/<name>.json and results/<name>.md, and exits non-zero when a hold-out falls under its
+`Thresholds`: intent macro-F1 and accuracy, `out_of_scope` and pre-operative (`ask_procedure_info`)
+recall, procedure recall, and any missed `report_emergency` example.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
@@ -23,8 +23,29 @@ from bot.nlu.red_flags import EMERGENCY_INTENT, FALLBACK_INTENT, TRIAGE_KEY
 from bot.nlu.triage import CHECK, RED
 
 ROOT = Path(__file__).resolve().parents[2]
-MIN_MACRO_F1 = 0.92
-MIN_PROCEDURE_RECALL = 0.90
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    macro_f1: float
+    accuracy: float = 0.0
+    out_of_scope_recall: float = 0.0
+    pre_op_recall: float = 0.0
+    procedure_recall: float = 0.90
+
+
+# The project's first hold-out (written in the team's style) and the second, in the style and mix of real
+# patient traffic (mostly pre-operative questions, long preambles, other departments): docs/nlu.md.
+HOLDOUTS = {
+    "nlu_holdout": (ROOT / "tests" / "nlu" / "holdout.yml", Thresholds(macro_f1=0.92)),
+    "nlu_holdout_real": (
+        ROOT / "tests" / "nlu" / "holdout_real.yml",
+        # Floors just under the measured figures (docs/nlu.md); issue 13's targets are 0.90 / 0.90 / 0.85 / 0.90.
+        Thresholds(macro_f1=0.85, accuracy=0.86, out_of_scope_recall=0.80, pre_op_recall=0.85),
+    ),
+}
+PRE_OP_INTENT = "ask_procedure_info"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
 SWEEP = [round(0.05 * i, 2) for i in range(0, 17)]
 
 Example = Tuple[str, str, Tuple[str, ...]]
@@ -105,8 +126,19 @@ def classifier_only(prediction: metrics.Prediction) -> metrics.Prediction:
     return metrics.Prediction(prediction.text, prediction.gold_intent, prediction.unaided_intent)
 
 
-def summarise(predictions: Sequence[metrics.Prediction], fallback: Dict[str, float], seconds: float) -> Dict[str, Any]:
+def summarise(
+    predictions: Sequence[metrics.Prediction], fallback: Dict[str, float], seconds: float, thresholds: Thresholds
+) -> Dict[str, Any]:
     result = metrics.report(predictions, EMERGENCY_INTENT)
+    recall = {name: score.recall for name, score in result.intents.items()}
+    failures = metrics.failures(result, thresholds.macro_f1, thresholds.procedure_recall)
+    for label, value, minimum in (
+        ("intent accuracy", result.accuracy, thresholds.accuracy),
+        ("out_of_scope recall", recall.get(OUT_OF_SCOPE_INTENT, 1.0), thresholds.out_of_scope_recall),
+        ("pre-operative (ask_procedure_info) recall", recall.get(PRE_OP_INTENT, 1.0), thresholds.pre_op_recall),
+    ):
+        if value < minimum:
+            failures.append(f"{label} {value:.3f} is below {minimum:.2f}")
     unaided_recall, unaided_missed = metrics.recall_of([classifier_only(p) for p in predictions], EMERGENCY_INTENT)
     return {
         "examples": len(predictions),
@@ -125,14 +157,14 @@ def summarise(predictions: Sequence[metrics.Prediction], fallback: Dict[str, flo
         "fallback": fallback,
         "threshold_sweep": metrics.threshold_sweep(predictions, SWEEP, fallback["ambiguity_threshold"]),
         "parse_seconds": round(seconds, 1),
-        "thresholds": {"min_macro_f1": MIN_MACRO_F1, "min_procedure_recall": MIN_PROCEDURE_RECALL},
-        "failures": metrics.failures(result, MIN_MACRO_F1, MIN_PROCEDURE_RECALL),
+        "thresholds": asdict(thresholds),
+        "failures": failures,
     }
 
 
-def markdown(summary: Dict[str, Any]) -> str:
+def markdown(name: str, summary: Dict[str, Any]) -> str:
     lines = [
-        f"Hold-out: {summary['examples']} examples.",
+        f"Hold-out {name}: {summary['examples']} examples.",
         "",
         "| metric | value |",
         "|---|---|",
@@ -168,7 +200,6 @@ def markdown(summary: Dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
-    parser.add_argument("--holdout", type=Path, default=ROOT / "tests" / "nlu" / "holdout.yml")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
     if not args.model.exists():
@@ -180,21 +211,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
 
-    examples = load_holdout(args.holdout)
     agent = load_agent(args.model)
-    started = time.monotonic()
-    parses = parse_all(agent, [text for text, _, _ in examples])
-    predictions = [to_prediction(example, parse) for example, parse in zip(examples, parses)]
-    summary = summarise(predictions, fallback_settings(agent), time.monotonic() - started)
-
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "nlu_holdout.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    table = markdown(summary)
-    (args.out / "nlu_holdout.md").write_text(table, encoding="utf-8")
-    print(table)
-    for problem in summary["failures"]:
+    problems: List[str] = []
+    for name, (path, thresholds) in HOLDOUTS.items():
+        examples = load_holdout(path)
+        started = time.monotonic()
+        parses = parse_all(agent, [text for text, _, _ in examples])
+        predictions = [to_prediction(example, parse) for example, parse in zip(examples, parses)]
+        summary = summarise(predictions, fallback_settings(agent), time.monotonic() - started, thresholds)
+        (args.out / f"{name}.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+        table = markdown(name, summary)
+        (args.out / f"{name}.md").write_text(table, encoding="utf-8")
+        print(table)
+        problems += [f"{name}: {problem}" for problem in summary["failures"]]
+    for problem in problems:
         print(f"FAIL: {problem}", file=sys.stderr)
-    return 1 if summary["failures"] else 0
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

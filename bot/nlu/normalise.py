@@ -2,7 +2,8 @@
 
 Patients write traditional characters (傷口裂開), full-width digits and letters (３９度, ＢＯＴＯＸ) and
 mixed case. `normalise` maps traditional to simplified Chinese with OpenCC (the kept conversion library,
-not a hand-written table), folds full-width letters and digits to ASCII and lower-cases Latin letters.
+not a hand-written table), drops markup tags, folds full-width letters and digits to ASCII and lower-cases
+Latin letters.
 The length of the text may change only where OpenCC maps phrases; Rasa's entity offsets are taken after
 this component, so they stay consistent with the text the later components see.
 
@@ -13,6 +14,7 @@ original words.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any, Dict, List, Text
 
@@ -36,9 +38,13 @@ def _converter() -> opencc.OpenCC:
 _FULL_WIDTH = {code: code - 0xFEE0 for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B), 0xFF0E, 0xFF05, 0xFF0F]}
 
 
+# Markup tags (<img …>, </script>) carry nothing a patient means; left in, their Latin letters swayed DIET.
+_MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
+
+
 def normalise(text: str) -> str:
-    """Simplified Chinese, full-width letters and digits folded to ASCII, lower-case."""
-    return _converter().convert(text.translate(_FULL_WIDTH)).lower()
+    """Simplified Chinese without markup tags, full-width letters and digits folded to ASCII, lower-case."""
+    return _converter().convert(_MARKUP.sub(" ", text).translate(_FULL_WIDTH)).lower().strip()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)

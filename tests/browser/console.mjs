@@ -10,21 +10,12 @@
 // then one JSON line with what it saw;
 // exits non-zero with the reason on the first failure.
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const env = process.env;
 const TIMEOUT = 30_000;
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: "zh-CN" });
   page.setDefaultTimeout(TIMEOUT);

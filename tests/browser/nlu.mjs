@@ -7,19 +7,10 @@
 // CORRECT_INTENT, SCREENSHOT (the inbox page).
 // Prints one JSON line with what it saw; exits non-zero with the reason on the first failure.
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const env = process.env;
 const TIMEOUT = 30_000;
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 async function logIn(browser, username, password) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
@@ -48,7 +39,7 @@ function rowsOf(page) {
   );
 }
 
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+const browser = await launch();
 try {
   const seen = {};
 

@@ -4,19 +4,10 @@
 // buttons), SCREENSHOTS (a directory for phone-sized screenshots: widget-phone-page.png, widget-phone-chat.png).
 // Prints one JSON line with what it saw; exits non-zero with the reason on the first failure.
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const { DEMO_URL, RASA_URL, RASA_TOKEN, SCREENSHOTS } = process.env;
 const TIMEOUT = 60_000;
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 const botMessages = (page) => page.locator(".hc-message.hc-bot .hc-text");
 const userMessages = (page) => page.locator(".hc-message.hc-user .hc-text");
@@ -57,7 +48,7 @@ async function pushStaffMessageWithButtons(conversationId) {
 }
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  const browser = await launch();
   const context = await browser.newContext({
     viewport: { width: 390, height: 844 },
     deviceScaleFactor: 2,

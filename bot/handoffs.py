@@ -152,8 +152,9 @@ def request_handoff(
 def escalate_red_flags(session: Session) -> List[int]:
     """Make a handoff urgent when the patient reported a red flag after it was opened.
 
-    A paused conversation runs no actions, so the bot cannot react to what the patient writes while
-    waiting; Rasa still classifies and stores every message. Returns the ids of escalated handoffs.
+    Rasa itself raises the handoff in the same turn (bot/rasa_runtime.py runs the emergency rule for a
+    paused conversation); this is the net for a turn whose `action_handoff` failed (the action server
+    away): Rasa still classified and stored the message. Returns the ids of escalated handoffs.
     """
     if not inspect(session.connection()).has_table("events"):
         return []

@@ -15,6 +15,7 @@ from sqlalchemy import case, column, func, inspect, or_, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.errors import KeyedError
 from bot.hospital import Hospital
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Staff, utcnow
@@ -38,14 +39,8 @@ RASA_EVENTS = table(
 )
 
 
-class HandoffError(Exception):
-    """A handoff operation that cannot be done. `key` names the sentence that says why (the console's
-    bot/console/messages.yml), `values` fill it in."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key, values)
-        self.key = key
-        self.values = values
+class HandoffError(KeyedError):
+    """A handoff operation that cannot be done."""
 
 
 class HandoffNotFound(HandoffError):

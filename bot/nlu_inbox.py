@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import settings
+from bot.errors import KeyedError
 from bot.store.models import CollectCursor, Handoff, NluInboxItem, Staff, utcnow
 
 # An intent recognised with less confidence than this is worth a look, even when the bot answered it
@@ -70,13 +71,8 @@ RASA_EVENTS = table(
 )
 
 
-class InboxError(Exception):
-    """A review or flag that cannot be done. `key` names the sentence (bot/console/messages.yml)."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key, values)
-        self.key = key
-        self.values = values
+class InboxError(KeyedError):
+    """A review or flag that cannot be done."""
 
 
 class ItemNotFound(InboxError):

@@ -33,6 +33,9 @@ HANDOFF_STATUSES = ("waiting", "active", "closed")
 # Why a patient message is in the NLU inbox (bot/nlu_inbox.py), and what a trainer decided about it.
 NLU_INBOX_REASONS = ("fallback", "low_confidence", "handoff", "flagged")
 NLU_INBOX_STATUSES = ("open", "confirmed", "corrected", "dismissed")
+# What the hospital sends of its own accord (bot/followups/), and where each one stands.
+FOLLOWUP_KINDS = ("postop_checkin", "ticket_update", "deadline_notice", "satisfaction_survey")
+FOLLOWUP_STATUSES = ("scheduled", "sent", "answered", "failed", "cancelled")
 
 
 def utcnow() -> datetime:
@@ -235,6 +238,43 @@ class CollectCursor(Base):
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
+class FollowUp(Base):
+    """A message the hospital sends of its own accord: who, on which channel, what, when, and where it stands.
+
+    `payload` is the message as JSON (`text`, optional `buttons`), rendered when the follow-up is created.
+    `locked_until` / `locked_by` are the lease of the scheduler instance delivering it (or, after a failed
+    attempt, the earliest time of the next one); `dedupe_key` makes a follow-up that must exist once (a
+    ticket step's delay notice) unique.
+    """
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        Index("ix_followups_status_due", "status", "due_at"),
+        Index("ix_followups_conversation", "conversation_id", "status"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    channel = Column(String(32), nullable=True)
+    kind = Column(String(24), nullable=False)
+    status = Column(String(16), nullable=False, default="scheduled")
+    due_at = Column(UTCDateTime, nullable=False)
+    payload = Column(Text, nullable=False)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=True, index=True)
+    procedure = Column(String(32), nullable=True)
+    dedupe_key = Column(String(128), nullable=True, unique=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(Text, nullable=True)
+    locked_until = Column(UTCDateTime, nullable=True)
+    locked_by = Column(String(64), nullable=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    sent_at = Column(UTCDateTime, nullable=True)
+    answered_at = Column(UTCDateTime, nullable=True)
+    answer = Column(Text, nullable=True)
+
+    ticket = relationship("Ticket")
+
+
 __all__ = [
     "Base",
     "Policy",
@@ -246,4 +286,5 @@ __all__ = [
     "LoginFailure",
     "NluInboxItem",
     "CollectCursor",
+    "FollowUp",
 ]

@@ -1,10 +1,13 @@
-"""Command line: `python -m bot run | db upgrade | staff add|trainer | policies load | nlu export | telegram set-webhook`."""
+"""Command line: `python -m bot run | db upgrade | staff add|trainer | policies load | nlu export | followups run|serve | telegram set-webhook`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,11 +34,28 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write the confirmed and corrected examples as training data (data/nlu/reviewed.yml)"
     )
     export.add_argument("--out", help="where to write the file (default: data/nlu/reviewed.yml)")
+    followups = commands.add_parser("followups", help="what the hospital sends of its own accord (docs/followups.md)")
+    followup_commands = followups.add_subparsers(dest="followups_command", required=True)
+    run_due = followup_commands.add_parser("run", help="send every follow-up due at that time, once, and exit")
+    run_due.add_argument("--now", type=_moment, help="ISO time, e.g. 2026-12-08T10:00 (hospital time unless it has an offset)")
+    followup_commands.add_parser("serve", help="the scheduler: send due follow-ups until stopped (python -m bot run starts it)")
     telegram = commands.add_parser("telegram", help="Telegram channel (TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET)")
     telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
     set_webhook = telegram_commands.add_parser("set-webhook", help="tell Telegram where to post updates")
     set_webhook.add_argument("url", help="public HTTPS URL of /webhooks/telegram/webhook on the Rasa server")
     return parser
+
+
+def _moment(value: str) -> "datetime":
+    from datetime import datetime
+
+    from bot import hospital
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {value!r}") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=hospital.load().timezone)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -64,6 +84,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot import nlu_export
 
         return nlu_export.export_command(args.out)
+    if args.command == "followups":
+        from bot.followups import commands as followup_commands
+
+        return followup_commands.main(args.followups_command, getattr(args, "now", None))
     if args.command == "telegram":
         from bot.channels import telegram
 

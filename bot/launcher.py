@@ -1,4 +1,4 @@
-"""`python -m bot run`: start Rasa, the action server and the console (uvicorn) together.
+"""`python -m bot run`: start Rasa, the action server, the console (uvicorn) and the follow-up scheduler together.
 
 Each process gets the settings of CONTRACT.md §2 through its environment. Ctrl-C
 (SIGINT) or SIGTERM stops every child; if one child dies, the others are stopped
@@ -63,6 +63,8 @@ def commands(cfg: settings.Settings, model: Path = MODEL_PATH) -> Dict[str, List
             # themselves, so after this many seconds they are cut and the browsers reconnect.
             "--timeout-graceful-shutdown", "10",
         ],
+        # Sends the due follow-ups (docs/followups.md); any number may run, each follow-up goes out once.
+        "followups": [python, "-m", "bot", "followups", "serve"],
     }
 
 

@@ -58,6 +58,19 @@ class RasaClient:
         """A bot utterance from a person, delivered on the patient's own channel."""
         self._append(conversation_id, channel, [{"event": "bot", "text": text, "metadata": {"staff": username}}])
 
+    def send_bot_message(
+        self, conversation_id: str, output_channel: Optional[str], message: Dict[str, Any], metadata: Dict[str, Any]
+    ) -> None:
+        """A message the hospital sends of its own accord (bot/followups): text and buttons, on `output_channel`.
+
+        Without an output channel Rasa only stores it in the conversation, where the console shows it."""
+        event = {"event": "bot", "text": message["text"], "data": {"buttons": list(message.get("buttons") or [])}}
+        event["metadata"] = metadata
+        params = {"output_channel": output_channel, "execute_side_effects": "true"} if output_channel else {}
+        self._request(
+            "POST", f"/conversations/{quote(conversation_id, safe='')}/tracker/events", params=params, json=[event]
+        )
+
     def resume(self, conversation_id: str, channel: str, farewell: str) -> None:
         """Give the conversation back to the bot (ConversationResumed), tell the patient, and listen.
 

@@ -20,7 +20,7 @@ from actions.forms import (
     user_intents,
     user_texts,
 )
-from bot import answers, form_input, phone, policies, procedures, tickets
+from bot import answers, client_identity, form_input, lookup_limit, phone, policies, procedures, tickets
 
 log = logging.getLogger(__name__)
 
@@ -196,39 +196,46 @@ class ActionAskStatusPhone(AskAction):
     slot = "status_phone"
 
 
-def failed_lookups(tracker: Tracker) -> int:
-    """How often this conversation's session looked a ticket up with a phone that did not match."""
-    return sum(
-        1
-        for event in tracker.events
-        if event.get("event") == "slot" and event.get("name") == "ticket_lookup" and event.get("value") == "not_found"
-    )
-
-
 class ActionTicketStatus(Action):
-    """Shows a ticket (or the phone's latest ones) only when the phone on it matches."""
+    """Shows a ticket only to the patient who proves it is theirs.
+
+    The conversation that opened a ticket sees it with the phone on it (and the ticket number, when
+    given). Any other conversation needs the ticket number and the phone together; a phone alone shows
+    it nothing. Such a miss counts per phone, ticket, client and conversation in the database
+    (bot/lookup_limit.py), so a new conversation or a restart does not reset the limit.
+    """
 
     def name(self) -> Text:
         return "action_ticket_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         forget = [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
-        misses = failed_lookups(tracker)
-        if misses >= tickets.MAX_FAILED_LOOKUPS:
+        number: Optional[str] = tracker.get_slot("ticket_number")
+        given_phone = tracker.get_slot("status_phone")
+        found = await asyncio.to_thread(tickets.opened_by, tracker.sender_id, given_phone, number)
+        if found or not number:
+            return self._answer(found) + forget
+        keys = lookup_limit.keys(
+            phone=phone.check(given_phone).number or None,
+            ticket=number,
+            client=client_identity.of_latest_message(tracker.events),
+            conversation=tracker.sender_id,
+        )
+        if await asyncio.to_thread(lookup_limit.blocked, keys):
             snapshot = policies.current()
             button = {"title": answers.prompt("buttons.human", snapshot), "payload": "/request_human"}
             say(dispatcher, "status_lookup_blocked", snapshot, buttons=[button])
-            log.warning("ticket lookups stopped for conversation %s after %d misses", tracker.sender_id, misses)
+            log.warning("ticket lookups stopped for conversation %s: too many misses", tracker.sender_id)
             return forget + [FollowupAction("action_listen")]
-        number: Optional[str] = tracker.get_slot("ticket_number")
-        given_phone = tracker.get_slot("status_phone")
-        if number:
-            ticket = await asyncio.to_thread(tickets.find_for_patient, number, given_phone)
-            found = [ticket] if ticket else []
-        else:
-            found = await asyncio.to_thread(tickets.latest_for_phone, given_phone)
+        ticket = await asyncio.to_thread(tickets.find_for_patient, number, given_phone)
+        if ticket is None:
+            await asyncio.to_thread(lookup_limit.record_miss, keys)
+        return self._answer([ticket] if ticket else []) + forget
+
+    @staticmethod
+    def _answer(found: List[tickets.TicketView]) -> List[EventType]:
         if not found:
-            return [SlotSet("ticket_lookup", "not_found"), SlotSet("ticket_status_text", None)] + forget
+            return [SlotSet("ticket_lookup", "not_found"), SlotSet("ticket_status_text", None)]
         snapshot = policies.current()
         text = "\n\n".join(answers.ticket_status_text(ticket, snapshot) for ticket in found)
-        return [SlotSet("ticket_lookup", "found"), SlotSet("ticket_status_text", text)] + forget
+        return [SlotSet("ticket_lookup", "found"), SlotSet("ticket_status_text", text)]

@@ -183,14 +183,18 @@ def major_signs(snapshot: PolicySnapshot) -> List[str]:
 
 
 def history_text(ticket: TicketView, snapshot: PolicySnapshot) -> str:
-    """One line per history entry: local time, the status it moved to, and the note."""
+    """One line per history entry the patient may see: local time, the status it moved to, and the
+    note when staff marked it for the patient (staff-internal notes never reach the patient)."""
     lines: List[str] = []
     for entry in ticket.history:
+        note = entry.note if entry.patient_visible else None
+        if not entry.to_status and not note:
+            continue
         parts: Tuple[str, ...] = (hospital.load().local(entry.time).strftime("%Y-%m-%d %H:%M"),)
         if entry.to_status:
             parts += (status_label(entry.to_status, snapshot),)
-        if entry.note:
-            parts += (entry.note,)
+        if note:
+            parts += (note,)
         lines.append(" · ".join(parts))
     return "\n".join(lines)
 

@@ -11,7 +11,6 @@ per client, within `LOGIN_FAILURE_WINDOW_MINUTES` (default 15).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
@@ -19,6 +18,7 @@ from typing import Optional
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.settings import positive_number
 from bot.store.models import LoginFailure, utcnow
 
 DEFAULT_MAX_PER_USER = 5
@@ -26,14 +26,6 @@ DEFAULT_MAX_PER_CLIENT = 20
 DEFAULT_WINDOW_MINUTES = 15.0
 _USERNAME_LENGTH = LoginFailure.__table__.c.username.type.length
 _CLIENT_LENGTH = LoginFailure.__table__.c.client.type.length
-
-
-def _setting(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    value = float(raw) if raw else default
-    if value <= 0:
-        raise ValueError(f"{name} must be positive")
-    return value
 
 
 @dataclass(frozen=True)
@@ -45,9 +37,9 @@ class Limits:
     @classmethod
     def from_environment(cls) -> "Limits":
         return cls(
-            per_user=int(_setting("LOGIN_MAX_FAILURES_PER_USER", DEFAULT_MAX_PER_USER)),
-            per_client=int(_setting("LOGIN_MAX_FAILURES_PER_CLIENT", DEFAULT_MAX_PER_CLIENT)),
-            window=timedelta(minutes=_setting("LOGIN_FAILURE_WINDOW_MINUTES", DEFAULT_WINDOW_MINUTES)),
+            per_user=int(positive_number("LOGIN_MAX_FAILURES_PER_USER", DEFAULT_MAX_PER_USER)),
+            per_client=int(positive_number("LOGIN_MAX_FAILURES_PER_CLIENT", DEFAULT_MAX_PER_CLIENT)),
+            window=timedelta(minutes=positive_number("LOGIN_FAILURE_WINDOW_MINUTES", DEFAULT_WINDOW_MINUTES)),
         )
 
 

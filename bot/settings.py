@@ -13,6 +13,15 @@ VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
 
 
+def positive_number(name: str, default: float) -> float:
+    """A limit or a duration from the environment variable `name` (`default` when unset); never zero or less."""
+    raw = os.environ.get(name, "").strip()
+    value = float(raw) if raw else default
+    if value <= 0:
+        raise ValueError(f"{name} must be positive")
+    return value
+
+
 def _port(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:

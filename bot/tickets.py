@@ -47,9 +47,6 @@ SEQUENCE_DIGITS = 4
 NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}\d{{{SEQUENCE_DIGITS}}}$")
 MAX_ATTEMPTS = 30
 ASSISTANT_ACTOR = "assistant"
-# Lookups with a phone that does not match, per conversation session, before lookups stop (so
-# nobody can try phone numbers one after another until one fits a ticket).
-MAX_FAILED_LOOKUPS = 5
 DEFAULT_DB_RETRY_SECONDS = 30.0
 FIRST_PAUSE_SECONDS = 0.25
 MAX_PAUSE_SECONDS = 2.0
@@ -107,6 +104,8 @@ class HistoryEntry:
     from_status: Optional[str]
     to_status: Optional[str]
     note: Optional[str]
+    # Staff notes are internal unless staff chose to show them to the patient.
+    patient_visible: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,7 +213,8 @@ def _view(ticket: Ticket) -> TicketView:
         status=ticket.status,
         created_at=ticket.created_at,
         history=tuple(
-            HistoryEntry(e.created_at, e.actor, e.from_status, e.to_status, e.note) for e in ticket.events
+            HistoryEntry(e.created_at, e.actor, e.from_status, e.to_status, e.note, bool(e.patient_visible))
+            for e in ticket.events
         ),
     )
 
@@ -302,15 +302,27 @@ def find_for_patient(number: Optional[str], given_phone: Optional[str], url: Opt
         return _view(ticket)
 
 
-def latest_for_phone(given_phone: Optional[str], limit: int = 3, url: Optional[str] = None) -> List[TicketView]:
-    """The phone's most recent tickets, newest first."""
+def opened_by(
+    conversation_id: str,
+    given_phone: Optional[str],
+    number: Optional[str] = None,
+    limit: int = 3,
+    url: Optional[str] = None,
+) -> List[TicketView]:
+    """The tickets this conversation opened with this phone (only ticket `number`, when given), newest first.
+
+    A phone alone proves nothing (anyone may know it); the conversation that opened a ticket, on a
+    channel whose ids the server issues, is the patient who opened it.
+    """
     checked = phone.check(given_phone)
-    if not checked.ok:
+    if not checked.ok or not conversation_id:
         return []
+    query = select(Ticket).where(Ticket.phone == checked.number, Ticket.conversation_id == conversation_id)
+    if number:
+        query = query.where(Ticket.number == number.strip().upper())
     with db.session_scope(url) as session:
         rows = session.execute(
-            select(Ticket)
-            .where(Ticket.phone == checked.number)
+            query
             .options(selectinload(Ticket.events))
             .order_by(Ticket.created_at.desc(), Ticket.id.desc())
             .limit(limit)

@@ -64,7 +64,7 @@ def loop(name: Optional[str]) -> Dict[str, Any]:
     return {"event": "active_loop", "name": name}
 
 
-def tracker(events: Iterable[Dict[str, Any]], latest_action: str = "action_listen") -> Tracker:
+def tracker(events: Iterable[Dict[str, Any]], latest_action: str = "action_listen", sender: str = "patient-1") -> Tracker:
     """A tracker as Rasa sends it: slots, active loop and latest message follow from the events."""
     events = list(events)
     slots: Dict[str, Any] = {}
@@ -77,7 +77,7 @@ def tracker(events: Iterable[Dict[str, Any]], latest_action: str = "action_liste
             active = {"name": event["name"]} if event["name"] else {}
         elif event["event"] == "user":
             latest = event["parse_data"]
-    return Tracker("patient-1", slots, latest, events, False, None, active, latest_action)
+    return Tracker(sender, slots, latest, events, False, None, active, latest_action)
 
 
 def as_sent_to_validation(events: List[Dict[str, Any]], form: str) -> List[Dict[str, Any]]:
@@ -89,12 +89,18 @@ def as_sent_to_validation(events: List[Dict[str, Any]], form: str) -> List[Dict[
     return events + [slot("requested_slot", requested), action(form)] + candidates
 
 
-def run(action_object: Any, events: Iterable[Dict[str, Any]], domain: Dict[str, Any], latest_action: str = "action_listen"):
+def run(
+    action_object: Any,
+    events: Iterable[Dict[str, Any]],
+    domain: Dict[str, Any],
+    latest_action: str = "action_listen",
+    sender: str = "patient-1",
+):
     events = list(events)
     if isinstance(action_object, FormValidationAction):
         events, latest_action = as_sent_to_validation(events, action_object.form_name()), action_object.form_name()
     dispatcher = CollectingDispatcher()
-    result = action_object.run(dispatcher, tracker(events, latest_action), domain)
+    result = action_object.run(dispatcher, tracker(events, latest_action, sender), domain)
     if asyncio.iscoroutine(result):
         result = asyncio.run(result)
     return result, [m.get("text") or "" for m in dispatcher.messages], dispatcher.messages
@@ -333,8 +339,11 @@ def test_cancelling_stops_the_form_and_forgets_everything(domain, database) -> N
     assert stored(database) == []
 
 
-def lookup(phone: str, number: Optional[str] = None) -> List[Dict[str, Any]]:
-    events = [action("action_listen"), user("查询工单", "check_ticket_status"), loop("ticket_status_form")]
+def lookup(phone: str, number: Optional[str] = None, client: Optional[str] = None) -> List[Dict[str, Any]]:
+    asked = user("查询工单", "check_ticket_status")
+    if client:
+        asked["metadata"] = {"client": client}
+    events = [action("action_listen"), asked, loop("ticket_status_form")]
     if number:
         events.append(slot("ticket_number", number))
     return events + [slot("status_phone", phone), loop(None), slot("requested_slot", None)]
@@ -345,7 +354,7 @@ def test_status_is_shown_only_to_the_phone_on_the_ticket(domain, database) -> No
         tickets.NewTicket("p", "rest", "refund", "surgery", "normal", "双眼皮", "上个月", "不满意", PHONE)
     ).number
     with db.session_scope(database) as session:
-        update_ticket(session, number, "staff:li", "in_progress", "材料已收齐")
+        update_ticket(session, number, "staff:li", "in_progress", "材料已收齐", patient_visible=True)
 
     wrong, _, _ = run(ticket_actions.ActionTicketStatus(), lookup("13900000000", number), domain, "ticket_status_form")
     unknown, _, _ = run(ticket_actions.ActionTicketStatus(), lookup(PHONE, "TK209901010001"), domain, "ticket_status_form")
@@ -360,14 +369,74 @@ def test_status_is_shown_only_to_the_phone_on_the_ticket(domain, database) -> No
     assert "下一步：医务部门正在处理" in text
 
 
-def test_a_phone_alone_shows_its_latest_tickets(domain, database) -> None:
+def test_a_phone_alone_shows_the_tickets_this_conversation_opened(domain, database) -> None:
     numbers = [
-        tickets.open_ticket(tickets.NewTicket("p", "rest", kind, "skin", "normal", "脱毛", "", "x", PHONE)).number
+        tickets.open_ticket(tickets.NewTicket("patient-1", "rest", kind, "skin", "normal", "脱毛", "", "x", PHONE)).number
         for kind in ("refund", "complaint")
     ]
     events, _, _ = run(ticket_actions.ActionTicketStatus(), lookup(PHONE), domain, "ticket_status_form")
     text = slot_values(events)["ticket_status_text"]
     assert all(number in text for number in numbers) and "投诉" in text and "退款申请" in text
+
+
+def test_an_attacker_with_a_phone_alone_learns_nothing(domain, database) -> None:
+    tickets.open_ticket(tickets.NewTicket("patient-1", "rest", "refund", "skin", "normal", "脱毛", "", "x", PHONE))
+    events, texts, _ = run(
+        ticket_actions.ActionTicketStatus(), lookup(PHONE), domain, "ticket_status_form", sender="attacker"
+    )
+    assert slot_values(events)["ticket_lookup"] == "not_found" and slot_values(events)["ticket_status_text"] is None
+    assert texts == []
+
+
+def test_staff_notes_reach_the_patient_only_when_marked_for_the_patient(domain, database) -> None:
+    number = tickets.open_ticket(
+        tickets.NewTicket("p", "rest", "complaint", "surgery", "normal", "隆鼻", "上个月", "歪了", PHONE)
+    ).number
+    with db.session_scope(database) as session:
+        update_ticket(session, number, "staff:li", "in_progress", "患者曾投诉过两次，态度强硬，注意措辞")
+        update_ticket(session, number, "staff:li", None, "已安排 12 月 3 日主任面诊", patient_visible=True)
+    events, _, _ = run(ticket_actions.ActionTicketStatus(), lookup(PHONE, number), domain, "ticket_status_form")
+    text = slot_values(events)["ticket_status_text"]
+    assert "已安排 12 月 3 日主任面诊" in text and "处理中" in text
+    assert "态度强硬" not in text and "注意措辞" not in text
+
+
+def miss(domain: Dict[str, Any], sender: str, number: str, phone: str, client: Optional[str] = None) -> List[str]:
+    events, texts, _ = run(
+        ticket_actions.ActionTicketStatus(), lookup(phone, number, client), domain, "ticket_status_form", sender=sender
+    )
+    return texts
+
+
+def test_the_miss_limit_outlasts_a_new_conversation(domain, database) -> None:
+    """Five wrong phones for one ticket, each from a fresh conversation (a new widget session or a
+    /restart), and the sixth lookup, even with the right phone, is refused and offers a person."""
+    number = tickets.open_ticket(
+        tickets.NewTicket("owner", "rest", "refund", "surgery", "normal", "双眼皮", "上个月", "不满意", PHONE)
+    ).number
+    for attempt in range(5):
+        assert miss(domain, f"guess-{attempt}", number, f"1390000000{attempt}") == []
+    texts = miss(domain, "guess-5", number, PHONE)
+    assert len(texts) == 1 and "不能再查询" in texts[0]
+    owner, _, _ = run(
+        ticket_actions.ActionTicketStatus(), lookup(PHONE, number), domain, "ticket_status_form", sender="owner"
+    )
+    assert number in slot_values(owner)["ticket_status_text"]
+
+
+def test_the_miss_limit_counts_per_phone_across_ticket_numbers(domain, database) -> None:
+    tickets.open_ticket(tickets.NewTicket("owner", "rest", "refund", "skin", "normal", "脱毛", "", "x", PHONE))
+    for attempt in range(5):
+        assert miss(domain, f"guess-{attempt}", f"TK2026112300{attempt:02d}", PHONE) == []
+    assert "不能再查询" in miss(domain, "guess-5", "TK202611230099", PHONE)[0]
+
+
+def test_the_miss_limit_counts_per_client(domain, database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOKUP_MAX_MISSES_PER_CLIENT", "3")
+    for attempt in range(3):
+        assert miss(domain, f"c-{attempt}", f"TK2026112300{attempt:02d}", f"1390000000{attempt}", "web:10.0.0.9") == []
+    assert "不能再查询" in miss(domain, "c-9", "TK202611230099", "13700000000", "web:10.0.0.9")[0]
+    assert miss(domain, "c-10", "TK202611230099", "13700000000", "web:10.0.0.10") == []
 
 
 def test_a_ticket_number_without_the_phone_just_asks_for_the_phone(domain, database) -> None:

@@ -134,7 +134,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> str:
 @given(st.text(max_size=30), st.text(max_size=20))
 def test_a_lookup_with_any_number_and_phone_finds_nothing_in_an_empty_database(database: str, number: str, given: str) -> None:
     assert tickets.find_for_patient(number, given, url=database) is None
-    assert tickets.latest_for_phone(given, url=database) == []
+    assert tickets.opened_by("patient-1", given, number, url=database) == []
 
 
 @FEW

@@ -91,13 +91,22 @@ def test_a_failed_lookup_logs_the_phone_masked(database: str, caplog: pytest.Log
     assert PHONE not in caplog.text
 
 
-def test_the_phones_latest_tickets_come_newest_first(database: str) -> None:
+def test_a_conversation_sees_the_tickets_it_opened_with_the_phone_newest_first(database: str) -> None:
     for day in (20, 21, 22, 23):
         tickets.open_ticket(new_ticket(), database, now=datetime(2026, 11, day, 3, tzinfo=timezone.utc))
     tickets.open_ticket(new_ticket(phone="13900000000"), database)
-    latest = tickets.latest_for_phone(PHONE, limit=3, url=database)
+    latest = tickets.opened_by("patient-1", PHONE, limit=3, url=database)
     assert [t.number for t in latest] == ["TK202611230001", "TK202611220001", "TK202611210001"]
-    assert tickets.latest_for_phone("12345", url=database) == []
+    assert [t.number for t in tickets.opened_by("patient-1", PHONE, "tk202611210001", url=database)] == [
+        "TK202611210001"
+    ]
+    assert tickets.opened_by("patient-1", "12345", url=database) == []
+
+
+def test_a_phone_alone_shows_another_conversation_nothing(database: str) -> None:
+    number = tickets.open_ticket(new_ticket(), database).number
+    assert tickets.opened_by("attacker", PHONE, url=database) == []
+    assert tickets.opened_by("attacker", PHONE, number, url=database) == []
 
 
 def staff_update(url: str, number: str, status: object, note: object) -> None:
@@ -111,10 +120,10 @@ def test_status_changes_and_notes_from_the_console_make_the_patients_history(dat
     staff_update(database, number, None, "已预约 11 月 25 日面诊")
     ticket = tickets.find_for_patient(number, PHONE, database)
     assert ticket is not None and ticket.status == "in_progress"
-    assert [(h.from_status, h.to_status, h.note) for h in ticket.history] == [
-        (None, "open", None),
-        ("open", "in_progress", "已收到材料，医务部评估中"),
-        (None, None, "已预约 11 月 25 日面诊"),
+    assert [(h.from_status, h.to_status, h.note, h.patient_visible) for h in ticket.history] == [
+        (None, "open", None, False),
+        ("open", "in_progress", "已收到材料，医务部评估中", False),
+        (None, None, "已预约 11 月 25 日面诊", False),
     ]
 
 

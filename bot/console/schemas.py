@@ -124,6 +124,7 @@ class TicketEventOut(BaseModel):
     from_status: Optional[str]
     to_status: Optional[str]
     note: Optional[str]
+    patient_visible: bool = False
 
 
 class TicketDetail(TicketOut):
@@ -138,6 +139,8 @@ class TicketDetail(TicketOut):
 class TicketUpdate(BaseModel):
     status: Optional[TicketStatus]
     note: Optional[constr(strip_whitespace=True, min_length=1, max_length=MAX_NOTE_LENGTH)]  # type: ignore[valid-type]
+    # A note is for staff only unless this is true: then the patient sees it when looking the ticket up.
+    patient_visible: bool = False
 
     @root_validator(skip_on_failure=True)
     def _something_to_change(cls, values: dict) -> dict:  # noqa: N805 - pydantic validator

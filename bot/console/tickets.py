@@ -31,14 +31,24 @@ def get_ticket(session: Session, number: str) -> Ticket:
     return ticket
 
 
-def update_ticket(session: Session, number: str, actor: str, status: Optional[str], note: Optional[str]) -> Ticket:
-    """Change the status and/or add a note; either way one entry in the ticket's history."""
+def update_ticket(
+    session: Session, number: str, actor: str, status: Optional[str], note: Optional[str], patient_visible: bool = False
+) -> Ticket:
+    """Change the status and/or add a note; either way one entry in the ticket's history.
+
+    The note is internal to staff unless `patient_visible`: only then does the patient see it in the status."""
     ticket = get_ticket(session, number)
     new_status = status if status and status != ticket.status else None
     if new_status is None and note is None:
         return ticket
     ticket.events.append(
-        TicketEvent(actor=actor, from_status=ticket.status if new_status else None, to_status=new_status, note=note)
+        TicketEvent(
+            actor=actor,
+            from_status=ticket.status if new_status else None,
+            to_status=new_status,
+            note=note,
+            patient_visible=bool(note) and patient_visible,
+        )
     )
     if new_status:
         ticket.status = new_status

@@ -23,7 +23,7 @@ from sqlalchemy.types import TypeDecorator
 
 Base = declarative_base()
 
-TICKET_KINDS = ("refund", "complaint", "revision", "postop")
+TICKET_KINDS = ("refund", "complaint", "revision", "postop", "consultation")
 TICKET_CATEGORIES = ("surgery", "skin", "dental", "other")
 TICKET_SEVERITIES = ("normal", "major")
 TICKET_STATUSES = ("open", "in_progress", "resolved", "closed")
@@ -109,6 +109,8 @@ class TicketEvent(Base):
     from_status = Column(String(16), nullable=True)
     to_status = Column(String(16), nullable=True)
     note = Column(Text, nullable=True)
+    # Whether the patient sees the note when looking the ticket up; staff notes are internal by default.
+    patient_visible = Column(Boolean, nullable=False, default=False, server_default=false())
 
     ticket = relationship("Ticket", back_populates="events")
 
@@ -158,6 +160,21 @@ class LoginFailure(Base):
     id = Column(Integer, primary_key=True)
     username = Column(String(64), nullable=False)
     client = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class LookupMiss(Base):
+    """A ticket lookup whose number and phone did not match, kept for the limit of bot/lookup_limit.py.
+
+    `key` names what the miss counts against: a phone (hashed), a ticket number, a client or a
+    conversation, so a new conversation or a restart does not start a fresh budget.
+    """
+
+    __tablename__ = "lookup_misses"
+    __table_args__ = (Index("ix_lookup_misses_key_created", "key", "created_at"),)
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(96), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
@@ -284,6 +301,7 @@ __all__ = [
     "StaffToken",
     "Handoff",
     "LoginFailure",
+    "LookupMiss",
     "NluInboxItem",
     "CollectCursor",
     "FollowUp",

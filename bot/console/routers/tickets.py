@@ -29,7 +29,14 @@ def ticket_out(ticket: Ticket) -> TicketOut:
 
 def ticket_detail(ticket: Ticket) -> TicketDetail:
     history = [
-        TicketEventOut(time=e.created_at, actor=e.actor, from_status=e.from_status, to_status=e.to_status, note=e.note)
+        TicketEventOut(
+            time=e.created_at,
+            actor=e.actor,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            note=e.note,
+            patient_visible=bool(e.patient_visible),
+        )
         for e in ticket.events
     ]
     return TicketDetail(
@@ -72,7 +79,7 @@ def update_ticket(
     try:
         with sessions() as session:
             ticket = tickets.update_ticket(
-                session, number, staff.username, body.status.value if body.status else None, body.note
+                session, number, staff.username, body.status.value if body.status else None, body.note, body.patient_visible
             )
             return ticket_detail(ticket)
     except tickets.TicketNotFound as error:

@@ -581,18 +581,23 @@ function ticketCard(number) {
       status.append(option);
     }
     const note = el("textarea", { name: "note", rows: "2", maxlength: "2000", placeholder: "添加备注（可选）" });
+    const forPatient = el("input", { type: "checkbox", name: "patient_visible" });
     const form = el(
       "form",
       { class: "ticket-update" },
       el("label", {}, "状态 ", status),
       note,
+      el("label", {}, forPatient, " 患者查询进度时可见（不勾选则仅工作人员可见）"),
       el("button", { type: "submit" }, "保存"),
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const change = {};
       if (status.value !== ticket.status) change.status = status.value;
-      if (note.value.trim()) change.note = note.value.trim();
+      if (note.value.trim()) {
+        change.note = note.value.trim();
+        change.patient_visible = forPatient.checked;
+      }
       if (!Object.keys(change).length) return notify("没有需要保存的修改。", true);
       try {
         await api("PATCH", `/api/tickets/${encodeURIComponent(number)}`, change);
@@ -612,7 +617,7 @@ function ticketCard(number) {
           el("time", { datetime: entry.time }, clock(entry.time)),
           ` ${entry.actor}：`,
           entry.to_status ? `状态 ${label(TICKET_STATUS, entry.from_status)} → ${label(TICKET_STATUS, entry.to_status)}。` : "",
-          entry.note ? `备注：${entry.note}` : "",
+          entry.note ? `${entry.patient_visible ? "备注（患者可见）" : "内部备注"}：${entry.note}` : "",
         ),
       ),
     );

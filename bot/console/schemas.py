@@ -195,3 +195,39 @@ class InboxOptions(BaseModel):
     intents: List[IntentChoice]
     procedures: List[str]
     low_confidence: float
+
+
+class FollowUpStatus(str, Enum):
+    scheduled = "scheduled"
+    sent = "sent"
+    answered = "answered"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class FollowUpOut(BaseModel):
+    id: int
+    conversation_id: str
+    channel: Optional[str]
+    kind: str
+    due_at: datetime
+    status: str
+    text: str
+    ticket_number: Optional[str]
+    procedure: Optional[str]
+    sent_at: Optional[datetime]
+    answer: Optional[str]
+    last_error: Optional[str]
+
+
+class TicketDeadlineOut(BaseModel):
+    """A ticket against the time limit of its current status: `due_soon` (staff are warned) or `overdue`."""
+
+    number: str
+    conversation_id: str
+    kind: str
+    status: str
+    steps: str
+    due_at: datetime
+    state: str
+    new_due_at: Optional[datetime]

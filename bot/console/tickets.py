@@ -7,6 +7,7 @@ from typing import List, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.followups import progress
 from bot.store.models import Ticket, TicketEvent, utcnow
 
 
@@ -54,5 +55,6 @@ def update_ticket(
         ticket.status = new_status
     ticket.updated_at = utcnow()
     session.flush()
+    progress.ticket_changed(session, ticket, ticket.events[-1])
     session.refresh(ticket)
     return ticket

@@ -1,6 +1,7 @@
 """The follow-up scheduler: sends every due follow-up once, whatever restarts and however many instances run.
 
-Each tick (`run_due`) takes the due follow-ups one by one. Taking one is a compare-and-set on its row: `locked_until` (a lease) is set
+Each tick (`run_due`) first lets the ticket deadlines add their delay notices (bot/followups/deadlines.py),
+then takes the due follow-ups one by one. Taking one is a compare-and-set on its row: `locked_until` (a lease) is set
 only if nobody holds an unexpired lease and it is still `scheduled` (on PostgreSQL the candidates are
 read with `SELECT … FOR UPDATE SKIP LOCKED`, so instances do not even wait for each other). Only the
 instance whose update changed the row delivers it; when it dies mid-delivery the lease runs out
@@ -24,6 +25,7 @@ from typing import Callable, List, Optional
 
 from sqlalchemy import or_, select, update
 
+from bot.followups import deadlines
 from bot.followups.delivery import Deliverer, DeliveryFailed
 from bot.followups.records import Message
 from bot.store import db
@@ -116,11 +118,12 @@ def run_due(
     instance: Optional[str] = None,
     clock: Clock = utcnow,
 ) -> TickResult:
-    """One tick: deliver every follow-up due at `now`.
+    """One tick: add the delay notices of tickets overdue at `now`, then deliver every follow-up due at `now`.
 
     `now` decides what is due (time travel for tests and demos); `clock` is the real time the leases use."""
     now = now or clock()
     instance = instance or instance_name()
+    deadlines.sweep(now, url)
     sent = failed = retried = 0
     for followup_id in _candidates(url, now, clock()):
         wall = clock()

@@ -1,16 +1,16 @@
 """follow-ups: what the hospital sends of its own accord (post-op check-ins, ticket updates, deadline notices,
 satisfaction questions), when, and where each stands
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

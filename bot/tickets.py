@@ -62,6 +62,7 @@ KIND_BY_INTENT = {
     "request_revision": "revision",
     "report_postop_pain": "postop",
     "report_side_effect": "postop",
+    "followup_problem": "postop",
 }
 DEFAULT_KIND = "complaint"
 # An agitated patient or a red flag makes a complaint major-urgent (seed 003).

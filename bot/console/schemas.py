@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, Dict, List, Optional
 
@@ -231,3 +231,19 @@ class TicketDeadlineOut(BaseModel):
     due_at: datetime
     state: str
     new_due_at: Optional[datetime]
+
+
+class MemberTier(str, Enum):
+    ordinary = "ordinary"
+    silver = "silver"
+    gold = "gold"
+
+
+class PostopPlanIn(BaseModel):
+    """Staff record a patient's procedure and its day; the check-ins follow the schedule for it and the tier."""
+
+    conversation_id: constr(strip_whitespace=True, min_length=1, max_length=255)  # type: ignore[valid-type]
+    channel: constr(strip_whitespace=True, min_length=1, max_length=32)  # type: ignore[valid-type]
+    procedure: constr(strip_whitespace=True, min_length=1, max_length=32)  # type: ignore[valid-type]
+    surgery_date: date
+    tier: MemberTier = MemberTier.ordinary

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from bot.console.deps import SessionScope, current_staff, get_sessions
-from bot.console.schemas import FollowUpOut, FollowUpStatus, TicketDeadlineOut
-from bot.followups import deadlines, records
+from bot.console.config import ConsoleConfig
+from bot.console.deps import SessionScope, current_staff, get_config, get_sessions
+from bot import policies, procedures
+from bot.console import messages
+from bot.console.schemas import FollowUpOut, FollowUpStatus, PostopPlanIn, TicketDeadlineOut
+from bot.followups import checkins, deadlines, records
 from bot.followups.records import Message
 from bot.store.models import FollowUp, utcnow
 
@@ -42,6 +45,21 @@ def list_followups(
     """Earliest due first."""
     with sessions() as session:
         rows = records.list_followups(session, conversation_id, status.value if status else None)
+        return [followup_out(row) for row in rows]
+
+
+@router.post("/postop", response_model=List[FollowUpOut])
+def plan_postop_checkins(
+    body: PostopPlanIn, config: ConsoleConfig = Depends(get_config), sessions: SessionScope = Depends(get_sessions)
+) -> List[FollowUpOut]:
+    """Record a patient's procedure and its day: the check-ins still ahead, replacing those scheduled before."""
+    procedure = procedures.recognize(body.procedure, policies.current(config.database_url))
+    if procedure != body.procedure:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=messages.text("unknown_procedure", procedure=body.procedure))
+    with sessions() as session:
+        rows = checkins.plan(
+            session, body.conversation_id, body.channel, procedure, body.surgery_date, body.tier.value
+        )
         return [followup_out(row) for row in rows]
 
 

@@ -4,6 +4,7 @@ scheduler), the patient on the fake Telegram Bot API, staff on the console API."
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.request
 from datetime import timedelta
@@ -11,7 +12,8 @@ from datetime import timedelta
 from sqlalchemy import create_engine, text
 
 from bot.store.models import utcnow
-from tests.conftest import RunningSystem
+from tests.conftest import ROOT, STAFF_PASSWORD, STAFF_USER, RunningSystem
+from tests.test_console_browser import run_script
 from tests.fake_telegram import FakeTelegram
 from tests.test_telegram import chat_id, message, send
 
@@ -104,3 +106,9 @@ def test_a_ticket_past_its_acceptance_limit_shows_overdue_and_the_patient_is_tol
     assert "原因" in notice and "新的完成时间" in notice and "受理" in notice
     late = get(system, "/api/followups/deadlines")
     assert {"number": number, "state": "overdue"}.items() <= next(d for d in late if d["number"] == number).items()
+    browser_env = dict(
+        os.environ, CONSOLE_URL=system.console_url, STAFF_USER=STAFF_USER, STAFF_PASSWORD=STAFF_PASSWORD,
+        TICKET_NUMBER=number, SCREENSHOT=str(ROOT / "results" / "console-deadlines.png"),
+    )
+    seen = json.loads(run_script(ROOT / "tests" / "browser" / "followups.mjs", browser_env)[-1])
+    assert "已超时" in seen["text"] and "deadline-overdue" in seen["className"] and "新时间" in seen["text"]

@@ -14,6 +14,8 @@ from bot.followups.delivery import RasaDeliverer
 def main(command: str, now: Optional[datetime]) -> int:
     logging_filter.install()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # APScheduler logs every run of the tick at INFO; the scheduler logs what it sent itself.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     deliver = RasaDeliverer()
     try:
         if command == "serve":

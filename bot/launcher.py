@@ -45,7 +45,7 @@ def child_environment(cfg: settings.Settings) -> Dict[str, str]:
 def commands(cfg: settings.Settings, model: Path = MODEL_PATH) -> Dict[str, List[str]]:
     python = sys.executable
     return {
-        "actions": [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(cfg.actions_port)],
+        "actions": [python, "-m", "bot.action_server", "--actions", "actions", "--port", str(cfg.actions_port)],
         # `rasa run --enable-api` with the token from RASA_TOKEN, so it never shows in `ps` (bot/rasa_runtime.py).
         "rasa": [
             python, "-m", "bot.rasa_runtime",

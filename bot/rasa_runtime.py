@@ -1,6 +1,6 @@
 """`python -m bot.rasa_runtime [options of rasa run]`: Rasa's server, with what the project adds.
 
-The launcher starts Rasa through this module instead of `rasa run`, for four reasons:
+The launcher starts Rasa through this module instead of `rasa run`, for these reasons:
 
 1. **The token stays out of `ps`.** Rasa only takes its API token as `--auth-token` on the
    command line, where every user of the machine can read it. This module reads `RASA_TOKEN`
@@ -29,6 +29,9 @@ The launcher starts Rasa through this module instead of `rasa run`, for four rea
    emergency rule's steps for a paused tracker whose latest message is `report_emergency`: the emergency text,
    then `action_handoff`, which raises the open handoff to urgent in the same turn (the console is told at
    once) and pauses again. Every other message of a paused conversation still gets no automatic answer.
+6. **Only Rasa may call the action server** (`send_action_server_token()`): the action endpoint sends
+   `Authorization: Bearer <ACTION_SERVER_TOKEN>`, which bot/action_server.py requires. The token is also the
+   secret of the bearer JWTs Rasa's HTTP API accepts (`rasa_argv`), so the console never puts it in a URL.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from typing import Any, Callable, Coroutine, List, Optional, Sequence, Tuple
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, action_for_name_or_text
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
+from rasa.core.utils import AvailableEndpoints
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction
@@ -151,9 +155,30 @@ def answer_emergencies_while_paused() -> None:
     MessageProcessor._run_prediction_loop = run_prediction_loop  # type: ignore[assignment]
 
 
+def send_action_server_token(token: str) -> None:
+    """Every call Rasa makes to the action server carries `Authorization: Bearer <token>`.
+
+    The action server refuses calls without it (bot/action_server.py). Set on the action endpoint Rasa reads
+    from endpoints.yml, so every layout (this repository's, deploy/, the Helm chart's generated one) gets it.
+    """
+    original = AvailableEndpoints.read_endpoints.__func__  # type: ignore[attr-defined]
+
+    def read_endpoints(cls: type, endpoint_file: str) -> AvailableEndpoints:
+        endpoints = original(cls, endpoint_file)
+        if endpoints.action is not None:
+            endpoints.action.headers = {**endpoints.action.headers, "Authorization": f"Bearer {token}"}
+        return endpoints
+
+    setattr(read_endpoints, "__wrapped__", original)
+    AvailableEndpoints.read_endpoints = classmethod(read_endpoints)  # type: ignore[assignment]
+
+
 def rasa_argv(options: Sequence[str], token: str) -> List[str]:
-    """The arguments of `rasa run` with the HTTP API on and its token."""
-    return ["rasa", "run", "--enable-api", "--auth-token", token, *options]
+    """The arguments of `rasa run` with the HTTP API on and its token.
+
+    The token is also the HS256 secret of bearer JWTs (`--jwt-secret`), so callers send it in the
+    `Authorization` header instead of `?token=` in the URL (bot/console/rasa_api.py)."""
+    return ["rasa", "run", "--enable-api", "--auth-token", token, "--jwt-secret", token, "--jwt-method", "HS256", *options]
 
 
 def main(options: Optional[Sequence[str]] = None) -> None:
@@ -161,6 +186,7 @@ def main(options: Optional[Sequence[str]] = None) -> None:
     guard_remote_actions()
     answer_emergencies_while_paused()
     action_responses.install()
+    send_action_server_token(settings.action_server_token())
     sys.argv = rasa_argv(sys.argv[1:] if options is None else options, settings.rasa_token())
     from rasa.__main__ import main as rasa_main
 

@@ -44,12 +44,12 @@ def database_url() -> str:
     return url
 
 
-def rasa_token() -> str:
-    """The token for Rasa's HTTP API: `RASA_TOKEN`, or one generated once into `var/`."""
-    token = os.environ.get("RASA_TOKEN", "").strip()
+def _secret(name: str) -> str:
+    """The secret in the environment variable `name`, or one generated once into `var/<name in lower case>`."""
+    token = os.environ.get(name, "").strip()
     if token:
         return token
-    path = VAR_DIR / "rasa_token"
+    path = VAR_DIR / name.lower()
     if path.exists():
         return path.read_text().strip()
     VAR_DIR.mkdir(exist_ok=True)
@@ -57,6 +57,16 @@ def rasa_token() -> str:
     path.touch(mode=0o600)
     path.write_text(token)
     return token
+
+
+def rasa_token() -> str:
+    """The token for Rasa's HTTP API: `RASA_TOKEN`, or one generated once into `var/`."""
+    return _secret("RASA_TOKEN")
+
+
+def action_server_token() -> str:
+    """The shared secret Rasa sends the action server (`ACTION_SERVER_TOKEN`, or one generated once into `var/`)."""
+    return _secret("ACTION_SERVER_TOKEN")
 
 
 @dataclass(frozen=True)

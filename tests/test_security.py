@@ -119,6 +119,24 @@ def test_the_action_server_rasa_and_the_console_listen_on_loopback_only(system: 
         assert addresses and set(addresses) == {loopback_v4}, (port, addresses)
 
 
+def test_the_action_server_refuses_a_call_without_rasas_secret(system: RunningSystem) -> None:
+    """A crafted tracker posted to the action server would look tickets up without any limit."""
+    url = f"http://127.0.0.1:{system.actions_port}/webhook"
+    call = {"next_action": "action_ticket_status", "sender_id": "x", "tracker": {"sender_id": "x", "events": []},
+            "domain": {}}
+    assert status_of("POST", url, call) == 401
+    request = urllib.request.Request(
+        url, data=json.dumps(call).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer guessed"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 401
+    assert status_of("GET", f"http://127.0.0.1:{system.actions_port}/health") == 200
+    # Rasa itself is let in: a whole turn runs custom actions.
+    assert "退款" in texts(system.say(f"p-{uuid.uuid4()}", "我想退款"))
+
+
 # ---------------------------------------------------------------- what the logs may contain
 
 

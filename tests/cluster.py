@@ -20,7 +20,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -354,7 +353,8 @@ class Cluster(Deployment):
 
 
 class SocketPatient:
-    """What the web widget does: a Socket.IO session with a persistent session id (polling transport).
+    """What the web widget does: a Socket.IO session with the conversation id and token the server
+    issued (polling transport); `session_id` and `session_token` are set by `connect()`.
 
     Each message received is the channel's `bot_uttered` payload plus `received_at` (perf_counter)."""
 
@@ -362,7 +362,8 @@ class SocketPatient:
         import socketio
 
         self.server_url = server_url
-        self.session_id = f"widget-{uuid.uuid4().hex}"
+        self.session_id: Optional[str] = None
+        self.session_token: Optional[str] = None
         self.client = socketio.AsyncClient(reconnection=False)
         self.inbox: "asyncio.Queue[dict]" = asyncio.Queue()
         self.client.on("bot_uttered", self._received)
@@ -372,13 +373,15 @@ class SocketPatient:
 
     async def connect(self) -> None:
         confirmed = asyncio.get_running_loop().create_future()
-        self.client.on("session_confirm", lambda session_id: confirmed.set_result(session_id))
+        self.client.on("session_confirm", lambda session: confirmed.done() or confirmed.set_result(session))
         await self.client.connect(self.server_url, socketio_path="/socket.io", transports=["polling"])
-        await self.client.emit("session_request", {"session_id": self.session_id})
-        assert await asyncio.wait_for(confirmed, 15) == self.session_id
+        await self.client.emit("session_request", {"session_id": self.session_id, "session_token": self.session_token})
+        session = await asyncio.wait_for(confirmed, 15)
+        self.session_id, self.session_token = session["session_id"], session["session_token"]
 
-    async def say(self, text: str) -> None:
-        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+    async def say(self, text: str, session_id: Optional[str] = None) -> None:
+        """Send `text`; `session_id` names another conversation in the message, as an attacker would."""
+        await self.client.emit("user_uttered", {"message": text, "session_id": session_id or self.session_id})
 
     async def next_message(self, timeout: float = 30) -> dict:
         return await asyncio.wait_for(self.inbox.get(), timeout)

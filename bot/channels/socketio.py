@@ -13,6 +13,15 @@ with `"staff": true`, so it can label it as a person's answer (the staff usernam
 Every patient message passes `bot.message_guard` before Rasa's own `user_uttered` handler: an empty
 or over-long message is answered on the socket with a sentence saying what to do and never reaches
 Rasa; metadata that is not a JSON object is dropped instead of failing Rasa's handler.
+
+The conversation id is the server's, never the client's (bot/widget_sessions.py). Rasa's own
+`session_request` joined whatever room the client named and `user_uttered` wrote into whatever
+conversation the message named, so anyone who learnt a conversation id could read the patient's
+later replies, write into the conversation, pause or restart it. Here `session_request` resumes a
+conversation only when the client presents the token the server issued with its id, and otherwise
+mints a new one; `session_confirm` carries `{"session_id", "session_token"}` for the widget to keep.
+The socket is bound to that conversation, and its messages go there whatever `session_id` they name.
+Each message's metadata gets the client's address under `client` (bot/client_identity.py).
 """
 
 from __future__ import annotations
@@ -30,13 +39,16 @@ from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 from socketio import AsyncRedisManager
 
-from bot import message_guard
+from bot import client_identity, message_guard, widget_sessions
 
 logger = logging.getLogger(__name__)
 
 # Every instance of one deployment publishes and listens on this Redis pub/sub channel.
 REDIS_CHANNEL = "hospital-assistant-socketio"
 SUBSCRIBE_TIMEOUT_SECONDS = 10
+# What the channel keeps in a socket's python-socketio session: its conversation and client address.
+CONVERSATION = "conversation_id"
+CLIENT = "client"
 
 
 class StaffAwareSocketIOOutput(SocketIOOutput):
@@ -55,6 +67,8 @@ class SocketIOInput(RasaSocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         socketio_blueprint = super().blueprint(on_new_message)
+        self._remember_clients()
+        self._issue_sessions()
         self._guard_user_messages()
         redis_url = os.environ.get("REDIS_URL", "").strip()
         if redis_url and self.sio is not None:
@@ -66,6 +80,45 @@ class SocketIOInput(RasaSocketIOInput):
             socketio_blueprint.after_server_start(self._listen_to_redis)
         return socketio_blueprint
 
+    def _remember_clients(self) -> None:
+        """Keep the client's address with the socket when Rasa's `connect` handler lets it in.
+
+        Behind nginx it is `X-Real-IP` (set by the public snippet); Rasa itself is not reachable directly.
+        """
+        sio = self.sio
+        rasa_connect = sio.handlers[self.namespace or "/"]["connect"]
+
+        async def connect(sid: Text, environ: Dict[str, Any], auth: Optional[Dict[str, Any]] = None) -> bool:
+            if await rasa_connect(sid, environ, auth) is False:
+                return False
+            address = environ.get("HTTP_X_REAL_IP") or environ.get("REMOTE_ADDR") or ""
+            await sio.save_session(sid, {CLIENT: f"web:{address[:64]}"}, namespace=self.namespace)
+            return True
+
+        sio.on("connect", connect, namespace=self.namespace)
+
+    def _issue_sessions(self) -> None:
+        """Replace Rasa's `session_request`: resume only a signed conversation id, else mint a new one."""
+        sio = self.sio
+
+        async def session_request(sid: Text, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            conversation_id = widget_sessions.verified(data.get("session_id"), data.get("session_token"))
+            if conversation_id is None:
+                if data.get("session_id"):
+                    logger.info("Socket.IO session_request with an id the server did not issue: new conversation")
+                conversation_id = widget_sessions.new_id()
+            for room in sio.rooms(sid, namespace=self.namespace):
+                if room != sid:
+                    sio.leave_room(sid, room, namespace=self.namespace)
+            session = await sio.get_session(sid, namespace=self.namespace)
+            await sio.save_session(sid, {**session, CONVERSATION: conversation_id}, namespace=self.namespace)
+            sio.enter_room(sid, conversation_id, namespace=self.namespace)
+            confirmation = {"session_id": conversation_id, "session_token": widget_sessions.token_for(conversation_id)}
+            await sio.emit("session_confirm", confirmation, room=sid, namespace=self.namespace)
+
+        sio.on("session_request", session_request, namespace=self.namespace)
+
     def _guard_user_messages(self) -> None:
         """Put `bot.message_guard` in front of the handler Rasa registered for `user_message_evt`."""
         sio = self.sio
@@ -74,16 +127,21 @@ class SocketIOInput(RasaSocketIOInput):
         async def guarded(sid: Text, data: Any) -> None:
             if not isinstance(data, dict):
                 return
-            session_problem = message_guard.sender_problem(data.get("session_id"))
-            if self.session_persistence and session_problem not in (None, "missing"):
-                # Rasa itself ignores a missing one; a malformed or over-long one would fail when stored.
-                logger.warning("Socket.IO message with an unusable session_id (%s) ignored", session_problem)
+            session = await sio.get_session(sid, namespace=self.namespace)
+            conversation_id = session.get(CONVERSATION)
+            if conversation_id is None:
+                # No session_request yet: the socket belongs to no conversation, whatever id it names.
+                logger.warning("Socket.IO message before a session was issued ignored")
                 return
             verdict = message_guard.check(data.get("message"))
             if not verdict.ok:
                 await sio.emit(self.bot_message_evt, {"text": verdict.reply}, room=sid)
                 return
-            await rasa_handler(sid, {**data, "message": verdict.text, self.metadata_key: self._metadata(data)})
+            metadata = client_identity.stamp(self._metadata(data), session.get(CLIENT))
+            await rasa_handler(
+                sid,
+                {**data, "session_id": conversation_id, "message": verdict.text, self.metadata_key: metadata},
+            )
 
         sio.on(self.user_message_evt, guarded, namespace=self.namespace)
 

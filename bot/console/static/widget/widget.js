@@ -63,7 +63,7 @@
       state = null;
     }
     if (!state || typeof state !== "object" || !Array.isArray(state.messages)) {
-      state = { sessionId: null, messages: [], open: false };
+      state = { sessionId: null, sessionToken: null, messages: [], open: false };
     }
     return state;
   }
@@ -270,7 +270,7 @@
   var outbox = [];
 
   function emitUserMessage(item) {
-    socket.emit("user_uttered", { message: item.payload, session_id: state.sessionId });
+    socket.emit("user_uttered", { message: item.payload });
   }
 
   function flushOutbox() {
@@ -331,9 +331,10 @@
     });
   }
 
-  function onSessionConfirm(sessionId) {
-    var id = typeof sessionId === "string" ? sessionId : sessionId && sessionId.session_id;
-    if (!id) {
+  /* The server issues the conversation id with a token; both are presented again on a reload. */
+  function onSessionConfirm(session) {
+    var id = session && typeof session === "object" ? session.session_id : null;
+    if (typeof id !== "string" || !id) {
       return;
     }
     if (state.sessionId && state.sessionId !== id) {
@@ -341,6 +342,7 @@
       render();
     }
     state.sessionId = id;
+    state.sessionToken = typeof session.session_token === "string" ? session.session_token : null;
     saveState();
     sessionReady = true;
     setConnection("online");
@@ -350,7 +352,7 @@
   function connect(server, io) {
     socket = io(server, { path: "/socket.io" });
     socket.on("connect", function () {
-      socket.emit("session_request", { session_id: state.sessionId });
+      socket.emit("session_request", { session_id: state.sessionId, session_token: state.sessionToken });
     });
     socket.on("session_confirm", onSessionConfirm);
     socket.on("bot_uttered", onBotMessage);

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import httpx
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -209,7 +210,9 @@ def test_claim_reply_and_release_reach_the_patient_on_their_channel(client, data
     (_, pause_params, pause), (reply_path, reply_params, reply), (_, release_params, release) = rasa.appended()
     assert pause == [{"event": "pause"}] and "output_channel" not in pause_params
     assert reply_path == "/conversations/widget-patient/tracker/events"
-    assert reply_params == {"token": "secret", "output_channel": "socketio", "execute_side_effects": "true"}
+    assert reply_params == {"output_channel": "socketio", "execute_side_effects": "true"}, "no token in a URL"
+    bearer = rasa.requests[1].headers["Authorization"].removeprefix("Bearer ")
+    assert jwt.decode(bearer, "secret", algorithms=["HS256"])["user"]["role"] == "admin"
     assert reply == [{"event": "bot", "text": "您好，我是李护士", "metadata": {"staff": "li"}}]
     assert release_params["output_channel"] == "socketio"
     assert release[0] == {"event": "resume"}
@@ -318,8 +321,13 @@ def test_tickets_are_listed_shown_with_history_and_updated(client, database) -> 
     ticket = client.get("/api/tickets/TK202611230001", headers=li).json()
     assert ticket["status"] == "in_progress"
     assert ticket["history"][-1] | {"time": None} == {
-        "time": None, "actor": "li", "from_status": "open", "to_status": "in_progress", "note": "已约复诊"
+        "time": None, "actor": "li", "from_status": "open", "to_status": "in_progress", "note": "已约复诊",
+        "patient_visible": False,
     }
+    shown = client.patch(
+        "/api/tickets/TK202611230001", headers=li, json={"note": "12 月 3 日上午复诊", "patient_visible": True}
+    )
+    assert shown.json()["history"][-1]["patient_visible"] is True, "staff choose per note whether the patient sees it"
     assert client.patch("/api/tickets/TK202611230001", headers=li, json={"status": "lost"}).status_code == 422
     assert client.patch("/api/tickets/TK202611230001", headers=li, json={}).status_code == 422
     assert client.patch("/api/tickets/TK000", headers=li, json={"note": "x"}).status_code == 404

@@ -1,25 +1,57 @@
-"""The console's side of Rasa's HTTP API: staff messages, resuming the bot, transcripts."""
+"""The console's side of Rasa's HTTP API: staff messages, resuming the bot, transcripts.
+
+The token never travels in a URL (where access logs and proxies keep it). Rasa 3.6 reads its
+`--auth-token` only from `?token=`, and accepts a bearer JWT in the `Authorization` header when started
+with `--jwt-secret` (bot/rasa_runtime.py starts it with RASA_TOKEN as the HS256 secret). Each request
+here carries a JWT signed with RASA_TOKEN, role `admin`, valid for `JWT_LIFETIME_SECONDS`.
+"""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Generator, List, Optional
 from urllib.parse import quote
 
 import httpx
+import jwt
 
 from bot.console.config import ConsoleConfig
+
+
+JWT_LIFETIME_SECONDS = 300
+JWT_ALGORITHM = "HS256"
 
 
 class RasaUnavailable(Exception):
     """Rasa did not accept the call; the conversation is unchanged."""
 
 
+class RasaBearerAuth(httpx.Auth):
+    """`Authorization: Bearer <JWT>` for Rasa's HTTP API: an admin JWT signed with the Rasa token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def bearer(self) -> str:
+        now = int(time.time())
+        claims = {
+            "user": {"username": "hospital-assistant", "role": "admin"},
+            "iat": now,
+            "exp": now + JWT_LIFETIME_SECONDS,
+        }
+        return jwt.encode(claims, self._token, algorithm=JWT_ALGORITHM)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.bearer()}"
+        yield request
+
+
 class RasaClient:
     def __init__(self, config: ConsoleConfig, transport: Optional[httpx.BaseTransport] = None) -> None:
         self._client = httpx.Client(
             base_url=config.rasa_url,
-            params={"token": config.rasa_token},
+            auth=RasaBearerAuth(config.rasa_token),
             timeout=config.rasa_timeout_seconds,
             transport=transport,
         )

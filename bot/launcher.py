@@ -95,6 +95,15 @@ def _telegram_line(cfg: settings.Settings) -> str:
     )
 
 
+def _wechat_line(cfg: settings.Settings) -> str:
+    if not os.environ.get("WECHAT_TOKEN", "").strip():
+        return "  WeChat: off (set WECHAT_TOKEN, WECHAT_APP_ID and WECHAT_APP_SECRET to enable it; docs/wechat.md)\n"
+    return (
+        f"  WeChat webhook: {cfg.rasa_url}/webhooks/wechat/webhook "
+        "(publish it over HTTPS as the Official Account's 服务器地址(URL); docs/wechat.md)\n"
+    )
+
+
 def _stop(procs: Dict[str, subprocess.Popen]) -> None:
     for proc in procs.values():
         if proc.poll() is None:
@@ -142,6 +151,7 @@ def run() -> int:
             f"  Demo hospital page with the patient chat widget: {cfg.console_url}/\n"
             f"  Staff console: {cfg.console_url}/console\n"
             f"{_telegram_line(cfg)}"
+            f"{_wechat_line(cfg)}"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )

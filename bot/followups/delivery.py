@@ -46,6 +46,9 @@ class ChannelAdapter:
 ADAPTERS: Dict[str, ChannelAdapter] = {
     "telegram": ChannelAdapter("telegram"),
     "socketio": ChannelAdapter("socketio"),
+    # Always sent: outside the 48-hour window the WeChat output channel keeps the message for the
+    # patient's next one and tells them by template message (bot/channels/wechat.py).
+    "wechat": ChannelAdapter("wechat"),
     "rest": ChannelAdapter(None),
 }
 

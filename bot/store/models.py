@@ -208,6 +208,22 @@ class Handoff(Base):
     staff = relationship("Staff")
 
 
+class ChannelState(Base):
+    """Short-lived state a messaging channel shares between Rasa instances, with an expiry.
+
+    The WeChat channel (bot/channels/wechat.py) keeps here its API access token, the deliveries it has
+    already handled (so WeChat's retries are answered once, also after a restart), the numbered choices
+    a patient may answer with a number, and when each patient last wrote (the 48-hour window).
+    A row whose `expires_at` has passed counts as absent.
+    """
+
+    __tablename__ = "channel_state"
+
+    key = Column(String(191), primary_key=True)
+    value = Column(Text, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False, index=True)
+
+
 class NluInboxItem(Base):
     """A patient message the NLU may have misunderstood, waiting for (or reviewed by) a trainer.
 
@@ -300,6 +316,7 @@ __all__ = [
     "Staff",
     "StaffToken",
     "Handoff",
+    "ChannelState",
     "LoginFailure",
     "LookupMiss",
     "NluInboxItem",

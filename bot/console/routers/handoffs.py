@@ -7,9 +7,10 @@ from typing import Annotated, List, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 
-from bot import handoffs, hospital
+from bot import handoffs, hospital, reply_window
 from bot.console import messages
-from bot.console.deps import SessionScope, current_staff, get_rasa, get_sessions
+from bot.console.config import ConsoleConfig
+from bot.console.deps import SessionScope, current_staff, get_config, get_rasa, get_sessions
 from bot.console.rasa_api import RasaClient, RasaUnavailable
 from bot.console.schemas import HandoffOut, HandoffStatus, MessageIn, MessageOut
 from bot.store.models import Handoff, Staff, utcnow
@@ -101,12 +102,20 @@ def send_message(
     staff: Staff = Depends(current_staff),
     sessions: SessionScope = Depends(get_sessions),
     rasa: RasaClient = Depends(get_rasa),
+    config: ConsoleConfig = Depends(get_config),
 ) -> MessageOut:
-    """Deliver a reply to the patient on their own channel; only the holder may reply."""
+    """Deliver a reply to the patient on their own channel; only the holder may reply.
+
+    409 when the channel no longer lets the hospital write to the patient (WeChat: 48 hours after their
+    last message); nothing is sent then."""
     try:
         with sessions() as session:
             handoff = handoffs.get_handoff(session, handoff_id)
             handoffs.ensure_holder(handoff, staff)
+        if not reply_window.is_open(handoff.channel, handoff.conversation_id, url=config.database_url):
+            window = reply_window.WINDOWS[handoff.channel]
+            detail = messages.text("reply_window_closed", hours=int(window.total_seconds() // 3600))
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=detail)
         rasa.send_staff_message(handoff.conversation_id, handoff.channel, body.text, staff.username)
     except handoffs.HandoffError as error:
         raise _http_error(error) from error

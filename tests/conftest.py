@@ -20,6 +20,8 @@ import pytest
 import uvicorn
 
 from tests.fake_telegram import FakeTelegram
+from tests.fake_wechat import FakeWeChat
+from tests.wechat_messages import APP_ID, APP_SECRET, ENCODING_AES_KEY, WECHAT_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
@@ -145,13 +147,32 @@ def fake_telegram() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory, fake_telegram: FakeTelegram) -> Iterator[RunningSystem]:
+def fake_wechat() -> Iterator[FakeWeChat]:
+    """A fake WeChat Official Account API on loopback; the `system` fixture's WeChat channel talks to it."""
+    fake = FakeWeChat(APP_ID, APP_SECRET).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
+def system(
+    tmp_path_factory: pytest.TempPathFactory, fake_telegram: FakeTelegram, fake_wechat: FakeWeChat
+) -> Iterator[RunningSystem]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run 'make train' (make test does)")
-    telegram = dict(
-        TELEGRAM_TOKEN=TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET=TELEGRAM_WEBHOOK_SECRET, TELEGRAM_API_BASE=fake_telegram.url
+    channels = dict(
+        TELEGRAM_TOKEN=TELEGRAM_TOKEN,
+        TELEGRAM_WEBHOOK_SECRET=TELEGRAM_WEBHOOK_SECRET,
+        TELEGRAM_API_BASE=fake_telegram.url,
+        WECHAT_TOKEN=WECHAT_TOKEN,
+        WECHAT_APP_ID=APP_ID,
+        WECHAT_APP_SECRET=APP_SECRET,
+        WECHAT_ENCODING_AES_KEY=ENCODING_AES_KEY,
+        WECHAT_API_BASE=fake_wechat.url,
     )
-    running = RunningSystem(tmp_path_factory.mktemp("system"), env=telegram)
+    running = RunningSystem(tmp_path_factory.mktemp("system"), env=channels)
     try:
         running.wait_ready()
         yield running

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, List
 from urllib.parse import parse_qsl
+
+from tests.loopback_api import LoopbackApi
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "医院助手", "username": "hospital_test_bot"}
 
@@ -37,28 +38,14 @@ def _decode(content_type: str, body: bytes) -> Dict[str, Any]:
     return params
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackApi):
     """The fake Bot API server and the calls it received."""
 
     def __init__(self, token: str) -> None:
         self.token = token
         self.calls: List[Call] = []
-        self._changed = threading.Condition()
         self._message_ids = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> "FakeTelegram":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def record(self, call: Call) -> None:
         with self._changed:
@@ -67,16 +54,12 @@ class FakeTelegram:
 
     def wait_for(self, method: str, match: Callable[[Dict[str, Any]], bool], timeout: float = 60) -> List[Call]:
         """Every call of `method` so far once one matches, or AssertionError after `timeout`."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                calls = [c for c in self.calls if c.method == method]
-                if any(match(c.params) for c in calls):
-                    return calls
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no matching {method} within {timeout} s; calls: {self.calls}")
-                self._changed.wait(remaining)
+
+        def matching() -> List[Call]:
+            calls = [c for c in self.calls if c.method == method]
+            return calls if any(match(c.params) for c in calls) else []
+
+        return self.wait_until(matching, timeout, lambda: f"no matching {method}; calls: {self.calls}")
 
     def sent_to(self, chat_id: int) -> List[Dict[str, Any]]:
         return [c.params for c in self.calls if c.method == "sendMessage" and str(c.params["chat_id"]) == str(chat_id)]

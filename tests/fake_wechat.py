@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
-import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, List, Set
 from urllib.parse import parse_qs, urlparse
+
+from tests.loopback_api import LoopbackApi
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Call:
     answer: Dict[str, Any]
 
 
-class FakeWeChat:
+class FakeWeChat(LoopbackApi):
     """The fake API server and the calls it received."""
 
     def __init__(self, app_id: str, app_secret: str) -> None:
@@ -38,21 +38,7 @@ class FakeWeChat:
         self.closed_windows: Set[str] = set()
         self.failures: List[Dict[str, Any]] = []
         self._serial = itertools.count(1)
-        self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> "FakeWeChat":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def expire_tokens(self) -> None:
         """Every token issued so far is now rejected with errcode 40001, as after WeChat's 7200 s."""
@@ -77,16 +63,12 @@ class FakeWeChat:
 
     def wait_for_text(self, openid: str, match: Callable[[str], bool], timeout: float = 60) -> List[str]:
         """Every text sent to `openid` so far once one matches, or AssertionError after `timeout`."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                texts = self.texts_to(openid)
-                if any(match(t) for t in texts):
-                    return texts
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"no matching text to {openid} within {timeout} s; texts: {texts}")
-                self._changed.wait(remaining)
+
+        def matching() -> List[str]:
+            texts = self.texts_to(openid)
+            return texts if any(match(t) for t in texts) else []
+
+        return self.wait_until(matching, timeout, lambda: f"no matching text to {openid}; texts: {self.texts_to(openid)}")
 
     def _serve(self, path: str, params: Dict[str, str], body: Dict[str, Any]) -> Dict[str, Any]:
         with self._changed:

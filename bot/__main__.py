@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     run_due = followup_commands.add_parser("run", help="send every follow-up due at that time, once, and exit")
     run_due.add_argument("--now", type=_moment, help="ISO time, e.g. 2026-12-08T10:00 (hospital time unless it has an offset)")
     followup_commands.add_parser("serve", help="the scheduler: send due follow-ups until stopped (python -m bot run starts it)")
+    patient = commands.add_parser("patient", help="one patient's data: export (access, PIPL Art. 45) or delete (Art. 47)")
+    patient.add_argument("patient_command", choices=("export", "delete"))
+    patient.add_argument("--phone", help="the mobile number on the patient's tickets")
+    patient.add_argument("--conversation", action="append", default=[], help="a conversation id of the patient")
+    patient.add_argument("--out", help="export: write the JSON here instead of printing it")
+    patient.add_argument("--yes", action="store_true", help="delete: confirm (it cannot be undone)")
     telegram = commands.add_parser("telegram", help="Telegram channel (TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET)")
     telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
     set_webhook = telegram_commands.add_parser("set-webhook", help="tell Telegram where to post updates")
@@ -88,6 +94,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.followups import commands as followup_commands
 
         return followup_commands.main(args.followups_command, getattr(args, "now", None))
+    if args.command == "patient":
+        from bot import patient_data
+
+        return patient_data.command(args.patient_command, args.phone, args.conversation, args.out, args.yes)
     if args.command == "telegram":
         from bot.channels import telegram
 

@@ -21,6 +21,8 @@ from bot import service_texts
 MAX_MESSAGE_CHARS = 2000
 # Rasa's tracker store keeps the conversation id in a VARCHAR(255).
 MAX_SENDER_CHARS = 255
+# A raw message longer than this many times the limit is refused before cleaning (1 MB took seconds).
+RAW_LENGTH_FACTOR = 4
 # Unicode categories removed from a message: control (Cc) except tab and line feed, format (Cf: zero-width
 # spaces, bidi overrides), surrogates (Cs: the remains of invalid UTF-8), private use (Co), unassigned (Cn).
 _REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
@@ -58,10 +60,14 @@ def check(raw: object, max_chars: int = MAX_MESSAGE_CHARS) -> Verdict:
 
     Anything but a string is `not_text`; a string with nothing readable is `empty`; one longer
     than `max_chars` after cleaning is `too_long`. The reply for `empty` and `not_text` asks for
-    text; the one for `too_long` names the length and the limit.
+    text; the one for `too_long` names the length and the limit. A string so long that no cleaning
+    could bring it within the limit is `too_long` at once, without cleaning it first.
     """
     if not isinstance(raw, str):
         return Verdict(None, NOT_TEXT, service_texts.text("message_problems.empty"))
+    if len(raw) > RAW_LENGTH_FACTOR * max_chars:
+        reply = service_texts.text("message_problems.too_long", length=len(raw), max_chars=max_chars)
+        return Verdict(None, TOO_LONG, reply)
     text = clean(raw)
     if not text:
         return Verdict(None, EMPTY, service_texts.text("message_problems.empty"))

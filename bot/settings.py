@@ -11,6 +11,8 @@ from typing import Optional
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
+# Values a template or a chart leaves in a secret setting (Rasa's Helm chart writes "UNSET").
+PLACEHOLDER_SECRETS = frozenset({"unset", "changeme", "change-me", "secret", "token", "password", "none", "null"})
 
 
 def positive_number(name: str, default: float) -> float:
@@ -45,8 +47,12 @@ def database_url() -> str:
 
 
 def _secret(name: str) -> str:
-    """The secret in the environment variable `name`, or one generated once into `var/<name in lower case>`."""
+    """The secret in the environment variable `name`, or one generated once into `var/<name in lower case>`.
+
+    A placeholder left from a template (`<random-token>`, `UNSET` …) is refused: it would be a known secret."""
     token = os.environ.get(name, "").strip()
+    if token.lower() in PLACEHOLDER_SECRETS or "<" in token or ">" in token:
+        raise ValueError(f"{name} is a placeholder: set 32+ random characters (or leave it unset on one machine)")
     if token:
         return token
     path = VAR_DIR / name.lower()

@@ -81,6 +81,16 @@ def test_rasa_http_api_refuses_calls_without_the_right_token(system: RunningSyst
         assert status_of(method, f"{url}?token={system.token}", body) == 200
 
 
+@pytest.mark.parametrize("placeholder", ["UNSET", "<random-token>", "changeme"])
+def test_a_placeholder_secret_is_refused(monkeypatch: pytest.MonkeyPatch, placeholder: str) -> None:
+    from bot import settings
+
+    for name, read in (("RASA_TOKEN", settings.rasa_token), ("ACTION_SERVER_TOKEN", settings.action_server_token)):
+        monkeypatch.setenv(name, placeholder)
+        with pytest.raises(ValueError, match="placeholder"):
+            read()
+
+
 def _command_lines() -> Dict[int, str]:
     lines = {}
     for entry in Path("/proc").iterdir():
@@ -172,11 +182,16 @@ def test_no_secret_is_committed_to_the_repository() -> None:
 # ---------------------------------------------------------------- a patient sees only their own tickets
 
 
-def test_guessing_phones_for_a_ticket_stops_after_five_misses_and_offers_a_person(system: RunningSystem) -> None:
+def open_refund_ticket(system: RunningSystem) -> Tuple[str, str]:
+    """A new conversation that opens a refund ticket with PHONE: the conversation and the ticket number."""
     owner = f"p-{uuid.uuid4()}"
     for message in ("我想退款", "是", "双眼皮", "上个月15号", "两边眼皮一宽一窄", PHONE):
         system.say(owner, message)
-    number = re.search(r"TK\d{12}", texts(system.say(owner, "是"))).group(0)
+    return owner, re.search(r"TK\d{12}", texts(system.say(owner, "是"))).group(0)
+
+
+def test_guessing_phones_for_a_ticket_stops_after_five_misses_and_offers_a_person(system: RunningSystem) -> None:
+    owner, number = open_refund_ticket(system)
 
     guesser = f"p-{uuid.uuid4()}"
     for attempt in range(5):
@@ -190,6 +205,18 @@ def test_guessing_phones_for_a_ticket_stops_after_five_misses_and_offers_a_perso
 
     system.say(owner, "查询工单")
     assert number in texts(system.say(owner, f"{number} {PHONE}"))
+
+
+def test_an_attacker_with_a_phone_alone_learns_nothing(system: RunningSystem) -> None:
+    owner, number = open_refund_ticket(system)
+
+    attacker = f"p-{uuid.uuid4()}"
+    system.say(attacker, "查询工单")
+    answer = texts(system.say(attacker, PHONE))
+    assert "没有找到" in answer and number not in answer and "双眼皮" not in answer and "退款" not in answer
+
+    system.say(owner, "查询工单")
+    assert number in texts(system.say(owner, PHONE)), "the conversation that opened it sees it with the phone"
 
 
 def test_a_transcript_is_only_given_to_logged_in_staff(system: RunningSystem) -> None:

@@ -11,6 +11,8 @@ Registered in credentials.yml as `bot.channels.rest.RestInput`; the name, the pa
   busy for 25 s). Control and invisible characters are removed from what does.
 - `input_channel` always is `rest`: a client cannot make Rasa believe a message came from another
   channel, which would route staff replies there.
+- `metadata.client` is the caller's address (bot/client_identity.py), whatever the body says: limits
+  that outlast a conversation (ticket lookups) count per caller.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-from bot import message_guard, service_texts
+from bot import client_identity, message_guard, service_texts
 
 logger = logging.getLogger(__name__)
 
@@ -101,15 +103,16 @@ class RestInput(RasaRestInput):
                 logger.info("REST message from %s refused: %s", parsed.sender, verdict.problem)
                 return response.json([{"recipient_id": parsed.sender, "text": verdict.reply}])
             text = verdict.text or ""
+            metadata = client_identity.stamp(parsed.metadata, f"rest:{request.remote_addr or request.ip}")
             if bool_arg(request, "stream", default=False):
                 return response.stream(
-                    self.stream_response(on_new_message, text, parsed.sender, CHANNEL_NAME, parsed.metadata),
+                    self.stream_response(on_new_message, text, parsed.sender, CHANNEL_NAME, metadata),
                     content_type="text/event-stream",
                 )
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
-                    UserMessage(text, collector, parsed.sender, input_channel=CHANNEL_NAME, metadata=parsed.metadata)
+                    UserMessage(text, collector, parsed.sender, input_channel=CHANNEL_NAME, metadata=metadata)
                 )
             except CancelledError:
                 logger.error("REST message from %s timed out", parsed.sender)

@@ -21,7 +21,9 @@ later replies, write into the conversation, pause or restart it. Here `session_r
 conversation only when the client presents the token the server issued with its id, and otherwise
 mints a new one; `session_confirm` carries `{"session_id", "session_token"}` for the widget to keep.
 The socket is bound to that conversation, and its messages go there whatever `session_id` they name.
-Each message's metadata gets the client's address under `client` (bot/client_identity.py).
+Each message's metadata gets the client's address under `client` (bot/client_identity.py); metadata over
+`MAX_METADATA_BYTES` is dropped, and a conversation or client sending faster than a person types is asked
+to slow down (bot/message_rate.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 from socketio import AsyncRedisManager
 
-from bot import client_identity, message_guard, widget_sessions
+from bot import client_identity, message_guard, service_texts, widget_sessions
+from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ SUBSCRIBE_TIMEOUT_SECONDS = 10
 # What the channel keeps in a socket's python-socketio session: its conversation and client address.
 CONVERSATION = "conversation_id"
 CLIENT = "client"
+# The metadata a widget message may carry (JSON); larger metadata is dropped, never stored with the event.
+MAX_METADATA_BYTES = 2048
 
 
 class StaffAwareSocketIOOutput(SocketIOOutput):
@@ -123,6 +128,7 @@ class SocketIOInput(RasaSocketIOInput):
         """Put `bot.message_guard` in front of the handler Rasa registered for `user_message_evt`."""
         sio = self.sio
         rasa_handler = sio.handlers[self.namespace or "/"][self.user_message_evt]
+        rates = MessageRate()
 
         async def guarded(sid: Text, data: Any) -> None:
             if not isinstance(data, dict):
@@ -137,6 +143,10 @@ class SocketIOInput(RasaSocketIOInput):
             if not verdict.ok:
                 await sio.emit(self.bot_message_evt, {"text": verdict.reply}, room=sid)
                 return
+            if not rates.allow(conversation_id, session.get(CLIENT)):
+                slow_down = service_texts.text("message_problems.too_fast")
+                await sio.emit(self.bot_message_evt, {"text": slow_down}, room=sid)
+                return
             metadata = client_identity.stamp(self._metadata(data), session.get(CLIENT))
             await rasa_handler(
                 sid,
@@ -146,14 +156,19 @@ class SocketIOInput(RasaSocketIOInput):
         sio.on(self.user_message_evt, guarded, namespace=self.namespace)
 
     def _metadata(self, data: Dict[str, Any]) -> Dict[str, Any]:
-        """The message's metadata as Rasa's handler expects it: an object, or a JSON object in a string."""
+        """The message's metadata as Rasa's handler expects it: an object (also from a JSON object in a
+        string) of at most `MAX_METADATA_BYTES`; anything else is dropped."""
         metadata = data.get(self.metadata_key) or {}
         if isinstance(metadata, str):
+            if len(metadata) > MAX_METADATA_BYTES:
+                return {}
             try:
                 metadata = json.loads(metadata)
             except ValueError:
                 return {}
-        return metadata if isinstance(metadata, dict) else {}
+        if not isinstance(metadata, dict) or len(json.dumps(metadata, default=str)) > MAX_METADATA_BYTES:
+            return {}
+        return metadata
 
     async def _listen_to_redis(self, _app: Any, _loop: Any) -> None:
         """Subscribe before the first patient connects.

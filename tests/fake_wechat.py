@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, List, Set
@@ -38,6 +39,9 @@ class FakeWeChat(LoopbackApi):
         self.closed_windows: Set[str] = set()
         self.failures: List[Dict[str, Any]] = []
         self._serial = itertools.count(1)
+        # Cleared, message calls wait (up to 60 s) until it is set again: an API that is slow to answer.
+        self.open = threading.Event()
+        self.open.set()
         super().__init__(self._handler())
 
     def expire_tokens(self) -> None:
@@ -71,6 +75,8 @@ class FakeWeChat(LoopbackApi):
         return self.wait_until(matching, timeout, lambda: f"no matching text to {openid}; texts: {self.texts_to(openid)}")
 
     def _serve(self, path: str, params: Dict[str, str], body: Dict[str, Any]) -> Dict[str, Any]:
+        if path.startswith("/cgi-bin/message/"):
+            self.open.wait(60)
         with self._changed:
             answer = self._answer(path, params, body)
             self.calls.append(Call(path, params, body, {"errcode": 0, **answer}))

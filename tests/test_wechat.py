@@ -17,6 +17,7 @@ from bot.store.models import utcnow
 from tests.conftest import RunningSystem, post_json
 from tests.fake_wechat import FakeWeChat
 from tests.wechat_messages import (
+    WECHAT_TOKEN,
     encrypted,
     event_xml,
     get,
@@ -24,6 +25,7 @@ from tests.wechat_messages import (
     msg_id,
     openid,
     post,
+    signature,
     signed_query,
     text_xml,
 )
@@ -103,6 +105,20 @@ def test_a_safe_mode_message_with_a_forged_message_signature_is_refused(
     assert post(system.rasa_url, body, {**query, "msg_signature": "0" * 40})[0] == 403
     time.sleep(3)
     assert fake_wechat.texts_to(patient) == []
+
+
+@pytest.mark.parametrize(
+    "body", ["", "<xml><MsgType>text", "\x00\xff binary", "<xml><Encrypt>bm90IGFlcw==</Encrypt></xml>"],
+    ids=["empty", "truncated-xml", "binary", "undecryptable"],
+)
+def test_a_signed_but_malformed_push_is_acknowledged_so_wechat_does_not_retry(system: RunningSystem, body: str) -> None:
+    query = signed_query()
+    if "Encrypt" in body:
+        # Rightly signed, but the ciphertext is not AES of a message.
+        msg_signature = signature(WECHAT_TOKEN, query["timestamp"], query["nonce"], "bm90IGFlcw==")
+        query.update(encrypt_type="aes", msg_signature=msg_signature)
+    assert post(system.rasa_url, body, query)[:2] == (200, "success")
+    assert post(system.rasa_url, text_xml(openid(), "你好"), signed_query())[:2] == (200, "success")
 
 
 def test_following_the_account_gets_the_privacy_notice_then_the_greeting(

@@ -50,7 +50,7 @@ def test_a_widget_patient_gets_the_day_one_check_in_on_the_open_socket_and_answe
         fine, worried = SocketPatient(system.rasa_url), SocketPatient(system.rasa_url)
         for patient in (fine, worried):
             await patient.connect()
-            await patient.say("我昨天做了双眼皮")
+            await patient.say("昨天刚做完双眼皮")
             await patient.message_containing("第 1、3、7、30、90 天")
         # After 10:00 hospital time the running scheduler sends them itself; either way each arrives once.
         await asyncio.to_thread(run_scheduler_at_ten, system)
@@ -74,7 +74,7 @@ def test_a_telegram_patient_gets_the_check_in_with_buttons_and_a_press_gets_a_ki
 ) -> None:
     chat, worried = chat_id(), chat_id()
     for patient in (chat, worried):
-        send(system, {"message": message(patient, text="我昨天做了双眼皮")})
+        send(system, {"message": message(patient, text="昨天刚做完双眼皮")})
         fake_telegram.wait_for("sendMessage", lambda p, c=patient: str(p["chat_id"]) == str(c) and "第 1、3、7" in p["text"])
     run_scheduler_at_ten(system)
     calls = fake_telegram.wait_for("sendMessage", lambda p: str(p["chat_id"]) == str(chat) and "第 1 天" in p["text"])

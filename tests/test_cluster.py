@@ -126,6 +126,17 @@ def test_patients_reach_the_widget_and_socket_io_through_nginx_but_not_rasas_api
     assert status_of(f"{cluster.internal_url}/status?token={cluster.token}") == 200
 
 
+def test_the_action_servers_refuse_a_call_without_rasas_secret(cluster: Cluster) -> None:
+    """Through nginx's actions listener, as anyone on the hospital network could reach it (deploy/nginx/)."""
+    url = f"http://127.0.0.1:{cluster.ports['actions']}/webhook"
+    call = json.dumps({"next_action": "action_ticket_status", "sender_id": "x", "tracker": {"sender_id": "x"}})
+    request = urllib.request.Request(url, data=call.encode(), method="POST", headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+    assert status_of(f"http://127.0.0.1:{cluster.ports['actions']}/health") == 200
+
+
 def turns(events: List[dict]) -> List[List[dict]]:
     """The events from each user message up to the next one."""
     result: List[List[dict]] = []

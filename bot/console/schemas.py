@@ -25,6 +25,26 @@ class TicketStatus(str, Enum):
     closed = "closed"
 
 
+class TicketKind(str, Enum):
+    refund = "refund"
+    complaint = "complaint"
+    revision = "revision"
+    postop = "postop"
+    consultation = "consultation"
+
+
+class TicketCategory(str, Enum):
+    surgery = "surgery"
+    skin = "skin"
+    dental = "dental"
+    other = "other"
+
+
+class TicketSeverity(str, Enum):
+    normal = "normal"
+    major = "major"
+
+
 class InboxStatus(str, Enum):
     open = "open"
     confirmed = "confirmed"
@@ -116,6 +136,9 @@ class TicketOut(BaseModel):
     procedure: Optional[str]
     status: TicketStatus
     created_at: datetime
+    phone_masked: str
+    # Past the time limit of its current step (data/policies/tickets.yml).
+    overdue: bool
 
 
 class TicketEventOut(BaseModel):

@@ -2,27 +2,82 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
 from typing import List, Optional
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import false, or_, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
-from bot.followups import progress
+from bot.followups import deadlines, progress
 from bot.store.models import Ticket, TicketEvent, utcnow
+
+# What staff type to find a patient's tickets by phone: the masked form (138****5678), its two ends, or the last digits.
+_MASKED_PHONE = re.compile(r"^(\d{3})\*+(\d{4})$")
+_DIGITS = re.compile(r"^\d{4,11}$")
+# A list is for reading, not for export: at most this many tickets, newest first.
+LIST_LIMIT = 500
 
 
 class TicketNotFound(LookupError):
     """No ticket has the number (the exception's only argument)."""
 
 
-def list_tickets(session: Session, conversation_id: Optional[str] = None, status: Optional[str] = None) -> List[Ticket]:
-    """Newest first."""
-    query = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc())
-    if conversation_id:
-        query = query.where(Ticket.conversation_id == conversation_id)
-    if status:
-        query = query.where(Ticket.status == status)
-    return list(session.scalars(query))
+@dataclass(frozen=True)
+class TicketFilter:
+    """What the console's ticket list narrows by; every field left None matches every ticket."""
+
+    conversation_id: Optional[str] = None
+    status: Optional[str] = None
+    kind: Optional[str] = None
+    category: Optional[str] = None
+    severity: Optional[str] = None
+    overdue: Optional[bool] = None
+    search: Optional[str] = None
+
+
+def search_condition(search: str) -> ColumnElement:
+    """A ticket number (or its beginning), a masked phone 138****5678, or a phone's last 4 to 11 digits."""
+    term = unicodedata.normalize("NFKC", search).strip().replace(" ", "")
+    masked = _MASKED_PHONE.match(term)
+    if masked:
+        return Ticket.phone.like(f"{masked.group(1)}%{masked.group(2)}")
+    prefix = re.sub(r"[^0-9A-Z]", "", term.upper())
+    if not prefix:
+        return false()
+    number = Ticket.number.like(f"{prefix}%")
+    if _DIGITS.match(term):
+        return or_(number, Ticket.phone.like(f"%{term}"))
+    return number
+
+
+def is_overdue(ticket: Ticket, now: datetime) -> bool:
+    deadline = deadlines.ticket_deadline(ticket, now)
+    return deadline is not None and deadline.state == "overdue"
+
+
+def list_tickets(session: Session, where: TicketFilter = TicketFilter(), now: Optional[datetime] = None) -> List[Ticket]:
+    """Newest first, at most LIST_LIMIT, with their history loaded (their time limits need it)."""
+    query = select(Ticket).options(selectinload(Ticket.events)).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    for column, value in (
+        (Ticket.conversation_id, where.conversation_id),
+        (Ticket.status, where.status),
+        (Ticket.kind, where.kind),
+        (Ticket.category, where.category),
+        (Ticket.severity, where.severity),
+    ):
+        if value:
+            query = query.where(column == value)
+    if where.search and where.search.strip():
+        query = query.where(search_condition(where.search))
+    found = list(session.scalars(query.limit(LIST_LIMIT if where.overdue is None else None)))
+    if where.overdue is None:
+        return found
+    moment = now or utcnow()
+    return [t for t in found if is_overdue(t, moment) == where.overdue][:LIST_LIMIT]
 
 
 def get_ticket(session: Session, number: str) -> Ticket:

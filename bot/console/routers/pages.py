@@ -39,3 +39,13 @@ def conversation_page(request: Request, handoff_id: int) -> HTMLResponse:
 def nlu_page(request: Request) -> HTMLResponse:
     """The NLU inbox, for trainers (the API answers others 403)."""
     return TEMPLATES.TemplateResponse("nlu.html", {"request": request, "page": "nlu"})
+
+
+@router.get("/tickets", response_class=HTMLResponse)
+def tickets_page(request: Request) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse("tickets.html", {"request": request, "page": "tickets"})
+
+
+@router.get("/tickets/{number}", response_class=HTMLResponse)
+def ticket_page(request: Request, number: str) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse("ticket.html", {"request": request, "page": "ticket", "number": number})

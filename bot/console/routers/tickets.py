@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import List, Optional
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from bot import phone
 from bot.console import messages, tickets
 from bot.console.deps import SessionScope, current_staff, get_sessions
-from bot.console.schemas import TicketDetail, TicketEventOut, TicketOut, TicketStatus, TicketUpdate
-from bot.store.models import Staff, Ticket
+from bot.console.schemas import (
+    TicketCategory,
+    TicketDetail,
+    TicketEventOut,
+    TicketKind,
+    TicketOut,
+    TicketSeverity,
+    TicketStatus,
+    TicketUpdate,
+)
+from bot.store.models import Staff, Ticket, utcnow
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], dependencies=[Depends(current_staff)])
 
 
-def ticket_out(ticket: Ticket) -> TicketOut:
+def ticket_out(ticket: Ticket, now: Optional[datetime] = None) -> TicketOut:
     return TicketOut(
         number=ticket.number,
         conversation_id=ticket.conversation_id,
@@ -24,6 +35,8 @@ def ticket_out(ticket: Ticket) -> TicketOut:
         procedure=ticket.procedure,
         status=ticket.status,
         created_at=ticket.created_at,
+        phone_masked=phone.mask(ticket.phone),
+        overdue=tickets.is_overdue(ticket, now or utcnow()),
     )
 
 
@@ -54,10 +67,26 @@ def ticket_detail(ticket: Ticket) -> TicketDetail:
 def list_tickets(
     conversation_id: Optional[str] = None,
     status: Optional[TicketStatus] = None,
+    kind: Optional[TicketKind] = None,
+    category: Optional[TicketCategory] = None,
+    severity: Optional[TicketSeverity] = None,
+    overdue: Optional[bool] = None,
+    q: Optional[str] = Query(None, max_length=40, description="a ticket number, a masked phone 138****5678 or a phone's last digits"),
     sessions: SessionScope = Depends(get_sessions),
 ) -> List[TicketOut]:
+    """Newest first (at most 500): by conversation, status, kind, category, severity, overdue, number or phone."""
+    where = tickets.TicketFilter(
+        conversation_id=conversation_id,
+        status=status.value if status else None,
+        kind=kind.value if kind else None,
+        category=category.value if category else None,
+        severity=severity.value if severity else None,
+        overdue=overdue,
+        search=q,
+    )
+    now = utcnow()
     with sessions() as session:
-        return [ticket_out(t) for t in tickets.list_tickets(session, conversation_id, status.value if status else None)]
+        return [ticket_out(t, now) for t in tickets.list_tickets(session, where, now)]
 
 
 @router.get("/{number}", response_model=TicketDetail)

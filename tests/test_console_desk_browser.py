@@ -1,0 +1,61 @@
+"""The complaint desk (#18) in headless Chromium against the console served on loopback (a real SQLite database,
+the fake Rasa of test_console_api): tests/browser/desk.mjs on a desktop and a tablet viewport."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import httpx
+from sqlalchemy import select
+
+from bot.console.app import create_app
+from bot.console.config import ConsoleConfig
+from bot.console.rasa_api import RasaClient
+from bot.store.db import session_scope
+from bot.store.models import FollowUp, Ticket
+from tests.conftest import ROOT, served
+from tests.test_console_api import PASSWORD, FakeRasa, prepare
+from tests.test_console_browser import run_script
+from tests.test_console_desk import add_ticket
+
+SCRIPT = ROOT / "tests" / "browser" / "desk.mjs"
+RESULTS = ROOT / "results"
+INTERNAL_NOTE = "内部：主任已看过照片，先约面诊"
+PATIENT_NOTE = "已为您约好周四上午主任面诊"
+
+
+def test_staff_find_a_major_ticket_without_handoff_and_move_it_along_in_a_browser(tmp_path) -> None:
+    database = f"sqlite:///{tmp_path / 'desk.db'}"
+    prepare(database)
+    add_ticket(database, "TK202611300001", severity="major", category="surgery", procedure="隆鼻",
+               phone="13912345678", channel="telegram", description="隆鼻术后第三天鼻子歪了，还在流血")
+    add_ticket(database, "TK202611300002", kind="refund", category="skin", phone="13700001111")
+    config = ConsoleConfig(database_url=database, rasa_url="http://rasa.test", rasa_token="secret")
+    app = create_app(config, RasaClient(config, transport=httpx.MockTransport(FakeRasa().handle)))
+    RESULTS.mkdir(exist_ok=True)
+    env = dict(os.environ, STAFF_USER="li", STAFF_PASSWORD=PASSWORD, MAJOR_TICKET="TK202611300001",
+               OTHER_TICKET="TK202611300002", MAJOR_PHONE_MASKED="139****5678", INTERNAL_NOTE=INTERNAL_NOTE,
+               PATIENT_NOTE=PATIENT_NOTE, RESULTS=str(RESULTS))
+    with served(app) as server:
+        env["CONSOLE_URL"] = f"http://127.0.0.1:{server.config.port}"
+        seen = json.loads(run_script(SCRIPT, env)[-1])
+
+    for viewport in ("desktop", "tablet"):
+        assert sorted(seen[f"{viewport}_all"]) == ["TK202611300001", "TK202611300002"]
+        assert "severity-major" in seen[f"{viewport}_major_class"]
+        assert seen[f"{viewport}_major_background"] == "rgb(253, 236, 234)"
+        assert seen[f"{viewport}_major_only"] == ["TK202611300001"]
+        assert seen[f"{viewport}_by_phone"] == ["TK202611300001"]
+        assert "q=139****5678" in seen[f"{viewport}_url"].replace("%2A", "*")
+    assert seen["story"] == "隆鼻术后第三天鼻子歪了，还在流血"
+    assert "major" in seen["page_class"]
+    assert "处理中" in seen["heading"]
+    assert any(f"内部备注：{INTERNAL_NOTE}" in line and "待处理 → 处理中" in line for line in seen["history"])
+    assert any(f"备注（患者可见）：{PATIENT_NOTE}" in line for line in seen["history"])
+    with session_scope(database) as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.number == "TK202611300001")).one()
+        sent = [f.payload for f in session.scalars(select(FollowUp).where(FollowUp.ticket_id == ticket.id))]
+    # Both changes are pushed to the patient; only the note marked for the patient is in what they are sent.
+    assert len(sent) == 2 and any(PATIENT_NOTE in payload for payload in sent)
+    assert not any(INTERNAL_NOTE in payload for payload in sent)

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from bot import hospital
+from bot.console import replies
 from bot.store.db import session_scope
 from bot.store.models import Ticket, TicketEvent, utcnow
 from tests.test_console_api import client, database, login, make_client, rasa  # noqa: F401 - pytest fixtures
@@ -52,3 +56,36 @@ def test_the_ticket_list_filters_by_kind_category_severity_status_and_overdue_an
     assert client.get("/api/tickets?kind=lost", headers=li).status_code == 422
     assert client.get("/api/tickets?severity=huge", headers=li).status_code == 422
     assert client.get("/api/tickets?q=" + "9" * 41, headers=li).status_code == 422
+
+
+def test_canned_replies_are_found_by_a_few_characters_with_the_hospitals_facts_and_the_senders_name(
+    client,  # noqa: F811
+) -> None:
+    facts = hospital.load().facts()
+    li = login(client, "li")
+    everything = client.get("/api/replies", headers=li).json()
+    assert len(everything) == len(replies.load()) >= 10
+    assert all("{" not in reply["text"] for reply in everything)
+    found = client.get("/api/replies", params={"q": "/肿胀"}, headers=li).json()
+    assert [r["key"] for r in found] == ["swelling"]
+    assert facts["on_call_line"] in found[0]["text"] and found[0]["topic_label"] == "术后护理"
+    hello = client.get("/api/replies", params={"q": "HELLO"}, headers=li).json()
+    assert [r["key"] for r in hello] == ["hello"] and "李护士" in hello[0]["text"]
+    assert facts["address"] in client.get("/api/replies?q=revisit", headers=li).json()[0]["text"]
+    assert client.get("/api/replies?q=没有这样的回复", headers=li).json() == []
+    assert client.get("/api/replies?q=" + "x" * 41, headers=li).status_code == 422
+    assert client.get("/api/replies").status_code == 401
+
+
+def test_a_reply_naming_a_fact_nobody_fills_in_or_lacking_its_text_is_refused() -> None:
+    known = tuple(hospital.load().facts()) + ("staff_name",)
+    good = {"topics": {"t": {"label": "标签", "replies": [{"key": "a", "title": "标题", "text": "拨打 {hotline}"}]}}}
+    assert [r.key for r in replies.parse(good, known)] == ["a"]
+    with pytest.raises(replies.RepliesFileError, match="wechat_id"):
+        replies.parse({"topics": {"t": {"replies": [{"key": "a", "title": "x", "text": "加 {wechat_id}"}]}}}, known)
+    with pytest.raises(replies.RepliesFileError, match="lacks"):
+        replies.parse({"topics": {"t": {"replies": [{"key": "a", "title": "x"}]}}}, known)
+    with pytest.raises(replies.RepliesFileError, match="twice"):
+        replies.parse({"topics": {"t": {"replies": [good["topics"]["t"]["replies"][0]] * 2}}}, known)
+    with pytest.raises(replies.RepliesFileError, match="topics"):
+        replies.parse(["not", "a", "mapping"], known)

@@ -15,7 +15,8 @@ from bot.console.rasa_api import RasaClient
 from bot.store.db import session_scope
 from bot.store.models import FollowUp, Ticket
 from tests.conftest import ROOT, served
-from tests.test_console_api import PASSWORD, FakeRasa, prepare
+from bot import hospital
+from tests.test_console_api import PASSWORD, FakeRasa, add_handoff, prepare
 from tests.test_console_browser import run_script
 from tests.test_console_desk import add_ticket
 
@@ -25,18 +26,20 @@ INTERNAL_NOTE = "内部：主任已看过照片，先约面诊"
 PATIENT_NOTE = "已为您约好周四上午主任面诊"
 
 
-def test_staff_find_a_major_ticket_without_handoff_and_move_it_along_in_a_browser(tmp_path) -> None:
+def test_staff_find_a_major_ticket_move_it_along_and_send_a_canned_reply_in_a_browser(tmp_path) -> None:
     database = f"sqlite:///{tmp_path / 'desk.db'}"
     prepare(database)
     add_ticket(database, "TK202611300001", severity="major", category="surgery", procedure="隆鼻",
                phone="13912345678", channel="telegram", description="隆鼻术后第三天鼻子歪了，还在流血")
     add_ticket(database, "TK202611300002", kind="refund", category="skin", phone="13700001111")
+    handoff_id = add_handoff(database, "web-swollen", priority="normal")
+    rasa = FakeRasa()
     config = ConsoleConfig(database_url=database, rasa_url="http://rasa.test", rasa_token="secret")
-    app = create_app(config, RasaClient(config, transport=httpx.MockTransport(FakeRasa().handle)))
+    app = create_app(config, RasaClient(config, transport=httpx.MockTransport(rasa.handle)))
     RESULTS.mkdir(exist_ok=True)
     env = dict(os.environ, STAFF_USER="li", STAFF_PASSWORD=PASSWORD, MAJOR_TICKET="TK202611300001",
                OTHER_TICKET="TK202611300002", MAJOR_PHONE_MASKED="139****5678", INTERNAL_NOTE=INTERNAL_NOTE,
-               PATIENT_NOTE=PATIENT_NOTE, RESULTS=str(RESULTS))
+               PATIENT_NOTE=PATIENT_NOTE, HANDOFF_ID=str(handoff_id), REPLY_SEARCH="肿胀", RESULTS=str(RESULTS))
     with served(app) as server:
         env["CONSOLE_URL"] = f"http://127.0.0.1:{server.config.port}"
         seen = json.loads(run_script(SCRIPT, env)[-1])
@@ -59,3 +62,12 @@ def test_staff_find_a_major_ticket_without_handoff_and_move_it_along_in_a_browse
     # Both changes are pushed to the patient; only the note marked for the patient is in what they are sent.
     assert len(sent) == 2 and any(PATIENT_NOTE in payload for payload in sent)
     assert not any(INTERNAL_NOTE in payload for payload in sent)
+
+    # "/肿胀" found the swelling reply on both viewports; Enter filled the box with the on-call line filled in,
+    # and "发送" sent exactly that text to the patient's conversation.
+    on_call = hospital.load().on_call_line
+    for viewport in ("desktop", "tablet"):
+        assert seen[f"{viewport}_options"] == ["swelling"]
+        assert seen[f"{viewport}_filled"].startswith("术后一到两周内有肿胀") and on_call in seen[f"{viewport}_filled"]
+    sent_texts = [event.get("text") for path, _, events in rasa.appended() for event in events if "web-swollen" in path]
+    assert sent_texts.count(seen["desktop_filled"]) == 2

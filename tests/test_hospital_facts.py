@@ -33,6 +33,7 @@ def patient_texts() -> Iterator[Tuple[str, str]]:
     for path in sorted((ROOT / "data" / "policies").glob("*.yml")):
         if path != HOSPITAL_FILE:
             yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
+    yield "bot/console/replies.yml", (ROOT / "bot" / "console" / "replies.yml").read_text(encoding="utf-8")
     for path in sorted((ROOT / "bot" / "console").rglob("*.html")):
         yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
 

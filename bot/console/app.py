@@ -20,7 +20,18 @@ from bot.console import messages
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
 from bot.console.schemas import ErrorOut, InvalidRequestOut
-from bot.console.routers import auth, conversations, events, followups, handoffs, nlu, pages, tickets, widget
+from bot.console.routers import (
+    auth,
+    conversations,
+    events,
+    followups,
+    handoffs,
+    nlu,
+    pages,
+    replies,
+    tickets,
+    widget,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 logger = logging.getLogger(__name__)
@@ -84,7 +95,7 @@ def create_app(config: Optional[ConsoleConfig] = None, rasa: Optional[RasaClient
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (auth, handoffs, events, conversations, tickets, followups, nlu, pages, widget):
+    for module in (auth, handoffs, events, conversations, tickets, followups, replies, nlu, pages, widget):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC_DIR)), name="console-static")
 

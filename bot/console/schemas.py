@@ -119,6 +119,16 @@ class MessageOut(BaseModel):
     channel: str
 
 
+class CannedReplyOut(BaseModel):
+    """A ready reply (bot/console/replies.yml) as the patient would receive it."""
+
+    key: str
+    topic: str
+    topic_label: str
+    title: str
+    text: str
+
+
 class TranscriptLine(BaseModel):
     role: str
     text: str

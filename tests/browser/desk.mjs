@@ -1,8 +1,10 @@
 // The complaint desk in headless Chromium (#18), on a desktop and a tablet viewport: the ticket list with its
-// filters and search, one ticket moved along with an internal and a patient-visible note.
+// filters and search, one ticket moved along with an internal and a patient-visible note; a canned reply found
+// with "/" in a claimed conversation's reply box, inserted and sent.
 // Run by tests/test_console_desk_browser.py: node tests/browser/desk.mjs
 // Environment: CONSOLE_URL, STAFF_USER, STAFF_PASSWORD, MAJOR_TICKET (a major-urgent ticket without any handoff),
-// OTHER_TICKET (a normal one), MAJOR_PHONE_MASKED, INTERNAL_NOTE, PATIENT_NOTE, RESULTS (screenshot folder).
+// OTHER_TICKET (a normal one), MAJOR_PHONE_MASKED, INTERNAL_NOTE, PATIENT_NOTE, HANDOFF_ID (a waiting handoff),
+// REPLY_SEARCH (what staff type after "/"), RESULTS (screenshot folder).
 // Prints one JSON line with what it saw; exits non-zero with the reason on the first failure.
 import assert from "node:assert/strict";
 import { launch } from "./chromium.mjs";
@@ -66,12 +68,31 @@ async function moveTicketAlong(page) {
   await page.screenshot({ path: `${env.RESULTS}/console-ticket.png`, fullPage: true });
 }
 
+async function cannedReply(page, name) {
+  await page.goto(`${env.CONSOLE_URL}/console/handoffs/${env.HANDOFF_ID}`);
+  const claim = page.locator("#claim-button");
+  await page.locator("#handoff-status").filter({ hasText: /./ }).waitFor();
+  if (await claim.isVisible()) await claim.click();
+  await page.locator("#reply-text:not([disabled])").waitFor();
+  await page.locator("#reply-text").pressSequentially(`/${env.REPLY_SEARCH}`);
+  const options = page.locator("#reply-suggestions li[role=option]");
+  await options.first().waitFor();
+  seen[`${name}_options`] = await options.evaluateAll((items) => items.map((item) => item.dataset.key));
+  await page.screenshot({ path: `${env.RESULTS}/console-canned-reply-${name}.png`, fullPage: true });
+  await page.keyboard.press("Enter");
+  await page.locator("#reply-suggestions").waitFor({ state: "hidden" });
+  seen[`${name}_filled`] = await page.inputValue("#reply-text");
+  await page.click("#reply-button");
+  await page.waitForFunction(() => document.getElementById("reply-text").value === "");
+}
+
 const browser = await launch();
 try {
   for (const [name, viewport] of Object.entries(VIEWPORTS)) {
     const page = await loggedIn(browser, viewport);
     await ticketList(page, name);
     if (name === "desktop") await moveTicketAlong(page);
+    await cannedReply(page, name);
     await page.close();
   }
   assert.ok(seen.history.length >= 3, "the ticket's history lists the opening and both notes");

@@ -74,7 +74,7 @@ def summarize(latencies_ms: List[float], errors: int, wall_s: float) -> Dict[str
 class Stack:
     """The launcher and its children on private ports."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra_env: Optional[Dict[str, str]] = None) -> None:
         self.rasa_port, self.actions_port, self.console_port = free_port(), free_port(), free_port()
         self.token = uuid.uuid4().hex
         env = dict(
@@ -86,6 +86,7 @@ class Stack:
             RASA_TOKEN=self.token,
         )
         env.pop("REDIS_URL", None)
+        env.update(extra_env or {})
         self.log_path = workdir / "stack.log"
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(

@@ -9,19 +9,36 @@ answer. A retried save is safe: Rasa stores only the events the database does no
 
 Referenced from endpoints.yml as `bot.store.tracker_store.RetryingSQLTrackerStore`, with the same
 `url: ${DATABASE_URL}` as Rasa's `type: SQL`.
+
+A turn's cost does not grow with the session (issue #19). Rasa's `retrieve` loads, deserialises and
+replays every event since the last `session_started`, the policies recompute the states of all of
+them, and every custom action receives all of them as JSON: at message 400 of one session a turn
+cost 9 times a turn at message 5. This store loads a window instead: the events from the
+`TRACKER_STORE_WINDOW_TURNS`-th latest user message on (default 10), and, when a form is active,
+from the user message before its activation, so a form always sees all of its own turns. What came
+before the window is replaced by a checkpoint of its state: the session's `session_started`, the
+value of every slot set before the window, the active loop, the pause of a handoff, and an
+`action_listen`. Slots, forms, pauses and the policies' histories (MemoizationPolicy 4, TEDPolicy 5
+turns) are the same as with the whole session; what an action no longer sees is the user messages
+more than the window before (see bench/results.md). `TRACKER_STORE_WINDOW_TURNS=0` restores Rasa's
+behaviour; `retrieve_full_tracker` (the HTTP API's transcript) is always Rasa's, whole.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import time
-from typing import Any, Awaitable, Callable, Iterable, Optional, Text, TypeVar
+import json
+from typing import Any, Awaitable, Callable, Dict, Iterable, Iterator, List, Optional, Text, Tuple, TypeVar
 
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, ConversationPaused, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -31,6 +48,11 @@ from bot.store.db import sqlite_file_engine
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_SECONDS = 30.0
+DEFAULT_WINDOW_TURNS = 10
+# Event types before the window that change the state the checkpoint keeps.
+CHECKPOINT_TYPES = ("slot", "reset_slots", "active_loop", "loop_interrupted", "pause", "resume", "restart")
+# Attribute of a windowed tracker: how many of its events are stored (the checkpoint and the window).
+STORED_EVENTS = "_stored_events_in_window"
 FIRST_PAUSE_SECONDS = 0.25
 MAX_PAUSE_SECONDS = 2.0
 # Seconds psycopg2 may take to open a connection before it counts as a failed attempt.
@@ -42,6 +64,11 @@ T = TypeVar("T")
 def retry_seconds() -> float:
     raw = os.environ.get("TRACKER_STORE_RETRY_SECONDS", "").strip()
     return float(raw) if raw else DEFAULT_RETRY_SECONDS
+
+
+def window_turns() -> int:
+    raw = os.environ.get("TRACKER_STORE_WINDOW_TURNS", "").strip()
+    return int(raw) if raw else DEFAULT_WINDOW_TURNS
 
 
 def is_transient(error: BaseException) -> bool:
@@ -88,10 +115,90 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
             self.engine = sqlite_file_engine(str(self.engine.url))
             self.sessionmaker = sessionmaker(bind=self.engine)
         self.retry_budget = retry_seconds()
+        self.window_turns = window_turns()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        parent = super(RetryingSQLTrackerStore, self)
-        return await with_retries(f"retrieve {sender_id}", lambda: parent.retrieve(sender_id), self.retry_budget)
+        return await with_retries(f"retrieve {sender_id}", lambda: self._retrieve_window(sender_id), self.retry_budget)
+
+    async def _retrieve_window(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """The latest session's tracker: a checkpoint and the window, or Rasa's whole session when it is short."""
+        if self.window_turns > 0 and self.domain:
+            with self.session_scope() as session:
+                events = self._windowed_events(session, sender_id)
+            if events is not None:
+                tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+                setattr(tracker, STORED_EVENTS, len(tracker.events))
+                return tracker
+        return await super().retrieve(sender_id)
+
+    def _windowed_events(self, session: Any, sender_id: Text) -> Optional[List[Dict[Text, Any]]]:
+        """The checkpoint and the window as event dicts, or None when the session is within the window."""
+        Event = self.SQLEvent
+        start = (
+            session.query(Event.id, Event.timestamp, Event.data)
+            .filter(Event.sender_id == sender_id, Event.type_name == "session_started")
+            .order_by(Event.id.desc())
+            .first()
+        )
+        if start is None:
+            return None
+        in_session = (Event.sender_id == sender_id, Event.id > start.id)
+        cut = (
+            session.query(Event.id)
+            .filter(*in_session, Event.type_name == "user")
+            .order_by(Event.id.desc())
+            .offset(self.window_turns - 1)
+            .limit(1)
+            .scalar()
+        )
+        if cut is None:
+            return None
+        before = self._checkpoint_rows(session, in_session, cut)
+        state = DialogueStateTracker.from_dict(sender_id, [data for _, data in before], self.domain.slots)
+        if state.active_loop_name:
+            # The form's own turns stay whole: cut at the user message before its latest activation.
+            activation = max((i for i, d in before if d.get("event") == "active_loop" and d.get("name")), default=None)
+            if activation is None:
+                return None
+            cut = session.query(func.max(Event.id)).filter(*in_session, Event.id < activation, Event.type_name == "user").scalar()
+            if cut is None or cut <= start.id:
+                return None
+            before = self._checkpoint_rows(session, in_session, cut)
+            state = DialogueStateTracker.from_dict(sender_id, [data for _, data in before], self.domain.slots)
+        window = [
+            json.loads(data)
+            for (data,) in session.query(Event.data).filter(*in_session, Event.id >= cut).order_by(Event.id)
+        ]
+        return [json.loads(start.data), *self._checkpoint(state, window[0]["timestamp"]), *window]
+
+    def _checkpoint_rows(self, session: Any, in_session: tuple, cut: int) -> List[Tuple[int, Dict[Text, Any]]]:
+        """(id, event) of the session's events before `cut` that change what the checkpoint keeps."""
+        Event = self.SQLEvent
+        rows = (
+            session.query(Event.id, Event.data)
+            .filter(*in_session, Event.id < cut, Event.type_name.in_(CHECKPOINT_TYPES))
+            .order_by(Event.id)
+        )
+        return [(row_id, json.loads(data)) for row_id, data in rows]
+
+    @staticmethod
+    def _checkpoint(state: DialogueStateTracker, timestamp: float) -> Iterator[Dict[Text, Any]]:
+        """Events that rebuild `state`'s slots, active loop and pause, ending in `action_listen`."""
+        for slot in state.slots.values():
+            if slot.has_been_set:
+                yield SlotSet(slot.name, slot.value, timestamp=timestamp).as_dict()
+        if state.active_loop_name:
+            yield ActiveLoop(state.active_loop_name, timestamp=timestamp).as_dict()
+        if state.is_paused():
+            yield ConversationPaused(timestamp=timestamp).as_dict()
+        yield ActionExecuted(ACTION_LISTEN_NAME, timestamp=timestamp).as_dict()
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
+        """The events of `tracker` not stored yet; a windowed tracker knows how many of its events are."""
+        stored = getattr(tracker, STORED_EVENTS, None)
+        if stored is None:
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, stored, len(tracker.events))
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         parent = super(RetryingSQLTrackerStore, self)
@@ -102,6 +209,8 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         parent = super(RetryingSQLTrackerStore, self)
         await with_retries(f"save {tracker.sender_id}", lambda: parent.save(tracker), self.retry_budget)
+        if getattr(tracker, STORED_EVENTS, None) is not None:
+            setattr(tracker, STORED_EVENTS, len(tracker.events))
 
     async def keys(self) -> Iterable[Text]:
         parent = super(RetryingSQLTrackerStore, self)

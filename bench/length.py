@@ -25,7 +25,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import httpx
 
@@ -35,13 +35,18 @@ from bench.run import CONVERSATION, RUNS, Stack, machine
 WINDOWS: List[Tuple[str, int, int]] = [("1-10", 1, 10), ("100", 91, 100), ("200", 191, 200), ("400", 391, 400)]
 
 
-def one_conversation(url: str, messages: int) -> Tuple[List[float], int]:
-    """Latency (ms) of each message of one conversation, and how many got no answer."""
+def one_conversation(
+    url: str, messages: int, before_message: Optional[Callable[[int], None]] = None
+) -> Tuple[List[float], int]:
+    """Latency (ms) of each message of one conversation, and how many got no answer;
+    `before_message(i)` is called before message i (0-based) is sent."""
     sender = f"length-{uuid.uuid4().hex}"
     latencies: List[float] = []
     errors = 0
     with httpx.Client(timeout=120) as client:
         for i in range(messages):
+            if before_message:
+                before_message(i)
             t0 = time.perf_counter()
             response = client.post(
                 f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": CONVERSATION[i % len(CONVERSATION)]}

@@ -15,6 +15,7 @@ from rasa.shared.core.events import (
     AllSlotsReset,
     BotUttered,
     ConversationPaused,
+    ConversationResumed,
     Event,
     SessionStarted,
     SlotSet,
@@ -112,6 +113,22 @@ def test_an_active_form_keeps_all_of_its_turns(tmp_path: Path, monkeypatch) -> N
     assert user_texts(windowed) == ["我要退款"] + [f"表单回答{i}" for i in range(8)]
     assert windowed.active_loop_name == "ticket_form"
     assert windowed.get_slot("requested_slot") == "procedure"
+
+
+def test_after_a_long_paused_handoff_the_policies_see_the_same_history(tmp_path: Path, monkeypatch) -> None:
+    store = store_for(tmp_path, monkeypatch, window=5)
+    events = opening() + turns(3)
+    events += [UserUttered("转人工", {"name": "request_human", "confidence": 1.0}), ActionExecuted("action_handoff"),
+               ConversationPaused()]
+    events += [UserUttered(f"等待中{i}", {"name": "greet", "confidence": 1.0}) for i in range(20)]
+    events += [ConversationResumed(), BotUttered("再见"), ActionExecuted("action_listen")] + turns(2, first=100)
+    save_session(store, events)
+    whole = DialogueStateTracker.from_events(SENDER, events, DOMAIN.slots)
+
+    windowed = asyncio.run(store.retrieve(SENDER))
+
+    assert not windowed.is_paused()
+    assert windowed.past_states(DOMAIN)[-6:] == whole.past_states(DOMAIN)[-6:]
 
 
 def test_slots_reset_before_the_window_stay_reset(tmp_path: Path, monkeypatch) -> None:

@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_SECONDS = 30.0
 DEFAULT_WINDOW_TURNS = 10
+# The window also holds at least this many actions: over twice the policies' longest max_history.
+WINDOW_ACTIONS = 12
 # Event types before the window that change the state the checkpoint keeps.
 CHECKPOINT_TYPES = ("slot", "reset_slots", "active_loop", "loop_interrupted", "pause", "resume", "restart")
 # Attribute of a windowed tracker: how many of its events are stored (the checkpoint and the window).
@@ -153,6 +155,26 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
         )
         if cut is None:
             return None
+        # The policies' histories (MemoizationPolicy 4, TEDPolicy 5 states: one per action) stay
+        # real events even where few actions ran, as in a handoff's paused stretch.
+        by_actions = (
+            session.query(Event.id)
+            .filter(*in_session, Event.type_name == "action")
+            .order_by(Event.id.desc())
+            .offset(WINDOW_ACTIONS - 1)
+            .limit(1)
+            .scalar()
+        )
+        if by_actions is None:
+            return None
+        user_before_actions = (
+            session.query(func.max(Event.id))
+            .filter(*in_session, Event.id < by_actions, Event.type_name == "user")
+            .scalar()
+        )
+        if user_before_actions is None:
+            return None
+        cut = min(cut, user_before_actions)
         before = self._checkpoint_rows(session, in_session, cut)
         state = DialogueStateTracker.from_dict(sender_id, [data for _, data in before], self.domain.slots)
         if state.active_loop_name:
@@ -160,7 +182,11 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
             activation = max((i for i, d in before if d.get("event") == "active_loop" and d.get("name")), default=None)
             if activation is None:
                 return None
-            cut = session.query(func.max(Event.id)).filter(*in_session, Event.id < activation, Event.type_name == "user").scalar()
+            cut = (
+                session.query(func.max(Event.id))
+                .filter(*in_session, Event.id < activation, Event.type_name == "user")
+                .scalar()
+            )
             if cut is None or cut <= start.id:
                 return None
             before = self._checkpoint_rows(session, in_session, cut)

@@ -16,6 +16,7 @@ The figures go to bench/runs/<date>-length-<label>.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import shutil
 import statistics
@@ -29,7 +30,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import httpx
 
-from bench.run import CONVERSATION, RUNS, Stack, machine
+from bench.run import CONVERSATION, RUNS, Stack, full_turns, machine
 
 # (label, first message, last message), 1-based and inclusive.
 WINDOWS: List[Tuple[str, int, int]] = [("1-10", 1, 10), ("100", 91, 100), ("200", 191, 200), ("400", 391, 400)]
@@ -70,7 +71,9 @@ def parse_variant(text: str) -> Tuple[str, Dict[str, str]]:
     return name, env
 
 
-def measure(variants: List[Tuple[str, Dict[str, str]]], messages: int, repeats: int) -> Dict[str, object]:
+def measure(
+    variants: List[Tuple[str, Dict[str, str]]], messages: int, repeats: int, concurrent: List[int]
+) -> Dict[str, object]:
     runs: Dict[str, List[Dict[str, object]]] = {name: [] for name, _ in variants}
     for _ in range(repeats):
         for name, env in variants:
@@ -80,12 +83,16 @@ def measure(variants: List[Tuple[str, Dict[str, str]]], messages: int, repeats: 
                 stack.wait_ready()
                 one_conversation(stack.rasa_url, 3)  # warm-up in its own conversation
                 load = Path("/proc/loadavg").read_text().split()[0]
-                latencies, errors = one_conversation(stack.rasa_url, messages)
-                runs[name].append(
-                    {"medians": window_medians(latencies), "errors": errors, "load_before": load,
-                     "load_after": Path("/proc/loadavg").read_text().split()[0], "latencies_ms": [round(x, 1) for x in latencies]}
-                )
-                print(name, runs[name][-1]["medians"], "errors", errors, "load", load, flush=True)
+                latencies, errors = one_conversation(stack.rasa_url, messages) if messages else ([], 0)
+                run: Dict[str, object] = {
+                    "medians": window_medians(latencies), "errors": errors, "load_before": load,
+                    "load_after": Path("/proc/loadavg").read_text().split()[0],
+                    "latencies_ms": [round(x, 1) for x in latencies],
+                }
+                for turns in concurrent:
+                    run[f"32x{turns}"] = asyncio.run(full_turns(stack.rasa_url, 32, turns))
+                runs[name].append(run)
+                print(name, {k: v for k, v in run.items() if k != "latencies_ms"}, flush=True)
             finally:
                 stack.stop()
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -96,6 +103,14 @@ def measure(variants: List[Tuple[str, Dict[str, str]]], messages: int, repeats: 
         first = medians.get("1-10")
         summary[name] = {
             "env": env,
+            **{
+                f"32x{turns}_msgs_per_s": statistics.median(r[f"32x{turns}"]["msgs_per_s"] for r in runs[name])  # type: ignore[index]
+                for turns in concurrent
+            },
+            **{
+                f"32x{turns}_errors": sum(r[f"32x{turns}"]["errors"] for r in runs[name])  # type: ignore[index, misc]
+                for turns in concurrent
+            },
             "medians_ms": medians,
             "ratio_to_1_10": {label: round(value / first, 2) for label, value in medians.items()} if first else {},
             "errors": sum(r["errors"] for r in runs[name]),  # type: ignore[misc]
@@ -111,6 +126,10 @@ def render(result: Dict[str, object]) -> str:
         med = s["medians_ms"]
         lines.append(f"| {name} | " + " | ".join(str(med.get(label, "–")) for label in labels)
                      + f" | {s['ratio_to_1_10'].get('400', '–')}× | {s['errors']} |")
+    for name, s in result["summary"].items():  # type: ignore[union-attr]
+        for key in (k for k in s if k.endswith("_msgs_per_s")):
+            turns = key.split("_")[0]
+            lines.append(f"{name}: {turns} concurrent: {s[key]} msg/s, {s[turns + '_errors']} errors")
     return "\n".join(lines)
 
 
@@ -119,6 +138,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--label", default="current")
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--concurrent", type=int, action="append", default=[],
+                        help="also 32 concurrent conversations of this many turns (repeatable)")
     parser.add_argument("--variant", action="append", default=[], help="NAME=ENV=VALUE[,ENV=VALUE…]")
     args = parser.parse_args(argv)
     variants = [parse_variant(v) for v in args.variant] or [("current", {})]
@@ -129,7 +150,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "messages": args.messages,
         "repeats": args.repeats,
     }
-    result.update(measure(variants, args.messages, args.repeats))
+    result.update(measure(variants, args.messages, args.repeats, args.concurrent))
     RUNS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     (RUNS / f"{stamp}-length-{args.label}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))

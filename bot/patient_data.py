@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import lookup_limit, phone
 from bot.store import db
-from bot.store.models import FollowUp, Handoff, LookupMiss, NluInboxItem, Ticket
+from bot.store.models import ConversationNote, FollowUp, Handoff, LookupMiss, NluInboxItem, Ticket
 
 # Rasa's SQL tracker store: one row per event of a conversation, the event as JSON in `data`.
 RASA_EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"), column("data"))
-CONVERSATION_TABLES = (Handoff, FollowUp, NluInboxItem)
+CONVERSATION_TABLES = (Handoff, FollowUp, NluInboxItem, ConversationNote)
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
 
-from bot import hospital
+from bot import hospital, patient_data
 from bot.console import replies
 from bot.store.db import session_scope
 from bot.store.models import Ticket, TicketEvent, utcnow
 from tests.test_console_api import client, database, login, make_client, rasa  # noqa: F401 - pytest fixtures
 
+# Rasa's tracker store table, as the patient's export and deletion read it.
+RASA_EVENTS_TABLE = ("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255)"
+                     " NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)")
 LONG_AGO = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
 
 
@@ -89,3 +93,30 @@ def test_a_reply_naming_a_fact_nobody_fills_in_or_lacking_its_text_is_refused() 
         replies.parse({"topics": {"t": {"replies": [good["topics"]["t"]["replies"][0]] * 2}}}, known)
     with pytest.raises(replies.RepliesFileError, match="topics"):
         replies.parse(["not", "a", "mapping"], known)
+
+
+def test_internal_notes_on_a_conversation_are_kept_for_colleagues_and_never_reach_the_patient(
+    client, database, rasa  # noqa: F811
+) -> None:
+    li, wang = login(client, "li"), login(client, "wang")
+    first = client.post("/api/conversation-notes", headers=li, json={"conversation_id": "web-1", "text": " 患者情绪激动，先安抚 "})
+    assert first.status_code == 201, first.text
+    client.post("/api/conversation-notes", headers=wang, json={"conversation_id": "web-1", "text": "已联系主诊医生"})
+    client.post("/api/conversation-notes", headers=wang, json={"conversation_id": "web-2", "text": "别的会话"})
+    notes = client.get("/api/conversation-notes?conversation_id=web-1", headers=li).json()
+    assert [(n["staff_name"], n["text"]) for n in notes] == [("李护士", "患者情绪激动，先安抚"), ("王医生", "已联系主诊医生")]
+    assert rasa.appended() == []  # nothing went to Rasa, so nothing to the patient
+    assert client.get("/api/conversation-notes?conversation_id=web-3", headers=li).json() == []
+    for bad in ({"conversation_id": "web-1", "text": "  "}, {"conversation_id": "web-1", "text": "长" * 2001},
+                {"conversation_id": "", "text": "x"}, {"text": "x"}):
+        assert client.post("/api/conversation-notes", headers=li, json=bad).status_code == 422
+    assert client.get("/api/conversation-notes", headers=li).status_code == 422
+    assert client.get("/api/conversation-notes?conversation_id=web-1").status_code == 401
+    assert client.post("/api/conversation-notes", json={"conversation_id": "web-1", "text": "x"}).status_code == 401
+
+    with session_scope(database) as session:
+        session.execute(text(RASA_EVENTS_TABLE))
+        patient = patient_data.find(session, None, ["web-1"])
+        assert [n["text"] for n in patient_data.export(session, patient)["conversation_notes"]][0] == "患者情绪激动，先安抚"
+        assert patient_data.delete_all(session, patient)["conversation_notes"] == 2
+    assert client.get("/api/conversation-notes?conversation_id=web-1", headers=li).json() == []

@@ -24,9 +24,10 @@ SCRIPT = ROOT / "tests" / "browser" / "desk.mjs"
 RESULTS = ROOT / "results"
 INTERNAL_NOTE = "内部：主任已看过照片，先约面诊"
 PATIENT_NOTE = "已为您约好周四上午主任面诊"
+CONVERSATION_NOTE = "已电话联系，患者下午来院复查"
 
 
-def test_staff_find_a_major_ticket_move_it_along_and_send_a_canned_reply_in_a_browser(tmp_path) -> None:
+def test_staff_find_a_major_ticket_move_it_along_send_a_canned_reply_and_note_in_a_browser(tmp_path) -> None:
     database = f"sqlite:///{tmp_path / 'desk.db'}"
     prepare(database)
     add_ticket(database, "TK202611300001", severity="major", category="surgery", procedure="隆鼻",
@@ -39,7 +40,8 @@ def test_staff_find_a_major_ticket_move_it_along_and_send_a_canned_reply_in_a_br
     RESULTS.mkdir(exist_ok=True)
     env = dict(os.environ, STAFF_USER="li", STAFF_PASSWORD=PASSWORD, MAJOR_TICKET="TK202611300001",
                OTHER_TICKET="TK202611300002", MAJOR_PHONE_MASKED="139****5678", INTERNAL_NOTE=INTERNAL_NOTE,
-               PATIENT_NOTE=PATIENT_NOTE, HANDOFF_ID=str(handoff_id), REPLY_SEARCH="肿胀", RESULTS=str(RESULTS))
+               PATIENT_NOTE=PATIENT_NOTE, HANDOFF_ID=str(handoff_id), REPLY_SEARCH="肿胀", CONVERSATION_NOTE=CONVERSATION_NOTE,
+               RESULTS=str(RESULTS))
     with served(app) as server:
         env["CONSOLE_URL"] = f"http://127.0.0.1:{server.config.port}"
         seen = json.loads(run_script(SCRIPT, env)[-1])
@@ -71,3 +73,6 @@ def test_staff_find_a_major_ticket_move_it_along_and_send_a_canned_reply_in_a_br
         assert seen[f"{viewport}_filled"].startswith("术后一到两周内有肿胀") and on_call in seen[f"{viewport}_filled"]
     sent_texts = [event.get("text") for path, _, events in rasa.appended() for event in events if "web-swollen" in path]
     assert sent_texts.count(seen["desktop_filled"]) == 2
+    # The internal notes (one per viewport) are listed for staff and were never sent to the patient.
+    assert seen["tablet_notes"] == [f"{CONVERSATION_NOTE}（desktop）", f"{CONVERSATION_NOTE}（tablet）"]
+    assert not any(CONVERSATION_NOTE in json.dumps(events, ensure_ascii=False) for _, _, events in rasa.appended())

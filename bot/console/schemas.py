@@ -119,6 +119,22 @@ class MessageOut(BaseModel):
     channel: str
 
 
+class ConversationNoteIn(BaseModel):
+    conversation_id: constr(strip_whitespace=True, min_length=1, max_length=255)  # type: ignore[valid-type]
+    text: constr(strip_whitespace=True, min_length=1, max_length=MAX_NOTE_LENGTH)  # type: ignore[valid-type]
+
+
+class ConversationNoteOut(BaseModel):
+    """A note between colleagues on a conversation; never sent to the patient."""
+
+    id: int
+    conversation_id: str
+    staff: str
+    staff_name: str
+    text: str
+    created_at: datetime
+
+
 class CannedReplyOut(BaseModel):
     """A ready reply (bot/console/replies.yml) as the patient would receive it."""
 

@@ -208,6 +208,20 @@ class Handoff(Base):
     staff = relationship("Staff")
 
 
+class ConversationNote(Base):
+    """A note staff leave on a conversation for colleagues: shown only in the console, never sent to the patient."""
+
+    __tablename__ = "conversation_notes"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    staff = relationship("Staff")
+
+
 class ChannelState(Base):
     """Short-lived state a messaging channel shares between Rasa instances, with an expiry.
 

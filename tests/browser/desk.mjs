@@ -1,10 +1,10 @@
 // The complaint desk in headless Chromium (#18), on a desktop and a tablet viewport: the ticket list with its
 // filters and search, one ticket moved along with an internal and a patient-visible note; a canned reply found
-// with "/" in a claimed conversation's reply box, inserted and sent.
+// with "/" in a claimed conversation's reply box, inserted and sent; an internal note added to it.
 // Run by tests/test_console_desk_browser.py: node tests/browser/desk.mjs
 // Environment: CONSOLE_URL, STAFF_USER, STAFF_PASSWORD, MAJOR_TICKET (a major-urgent ticket without any handoff),
 // OTHER_TICKET (a normal one), MAJOR_PHONE_MASKED, INTERNAL_NOTE, PATIENT_NOTE, HANDOFF_ID (a waiting handoff),
-// REPLY_SEARCH (what staff type after "/"), RESULTS (screenshot folder).
+// REPLY_SEARCH (what staff type after "/"), CONVERSATION_NOTE, RESULTS (screenshot folder).
 // Prints one JSON line with what it saw; exits non-zero with the reason on the first failure.
 import assert from "node:assert/strict";
 import { launch } from "./chromium.mjs";
@@ -84,6 +84,12 @@ async function cannedReply(page, name) {
   seen[`${name}_filled`] = await page.inputValue("#reply-text");
   await page.click("#reply-button");
   await page.waitForFunction(() => document.getElementById("reply-text").value === "");
+  const note = `${env.CONVERSATION_NOTE}（${name}）`;
+  await page.fill("#note-text", note);
+  await page.click("#note-button");
+  await page.locator("#notes li", { hasText: note }).waitFor();
+  seen[`${name}_notes`] = await page.locator("#notes .text").allInnerTexts();
+  await page.screenshot({ path: `${env.RESULTS}/console-conversation-${name}.png`, fullPage: true });
 }
 
 const browser = await launch();

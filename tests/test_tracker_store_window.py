@@ -97,6 +97,25 @@ def test_the_next_turn_is_stored_once_after_the_whole_session(tmp_path: Path, mo
     assert asyncio.run(store.retrieve(SENDER)).get_slot("procedure") == "项目22"
 
 
+def test_the_checkpoint_carried_from_turn_to_turn_is_the_one_read_afresh(tmp_path: Path, monkeypatch) -> None:
+    store = store_for(tmp_path, monkeypatch, window=3)
+    save_session(store, opening() + turns(5))
+    for i in range(5, 25):
+        tracker = asyncio.run(store.retrieve(SENDER))
+        slots = [SlotSet("procedure", f"项目{i}")] if i % 4 == 0 else []
+        paused = [ConversationPaused()] if i == 9 else [ConversationResumed()] if i == 13 else []
+        for event in turn(f"第{i}条") + slots + paused:
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+
+    carried = asyncio.run(store.retrieve(SENDER))
+    afresh = asyncio.run(store_for(tmp_path, monkeypatch, window=3).retrieve(SENDER))
+
+    assert carried.current_slot_values() == afresh.current_slot_values()
+    assert carried.get_slot("procedure") == "项目24" and not carried.is_paused()
+    assert [e.as_dict() for e in carried.events][1:] == [e.as_dict() for e in afresh.events][1:]
+
+
 def test_an_active_form_keeps_all_of_its_turns(tmp_path: Path, monkeypatch) -> None:
     store = store_for(tmp_path, monkeypatch, window=3)
     events = opening()

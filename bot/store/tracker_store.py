@@ -32,7 +32,8 @@ import logging
 import os
 import time
 import json
-from typing import Any, Awaitable, Callable, Dict, Iterable, Iterator, List, Optional, Text, Tuple, TypeVar
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Text, Tuple, TypeVar
 
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
@@ -55,6 +56,9 @@ WINDOW_ACTIONS = 12
 CHECKPOINT_TYPES = ("slot", "reset_slots", "active_loop", "loop_interrupted", "pause", "resume", "restart")
 # Attribute of a windowed tracker: how many of its events are stored (the checkpoint and the window).
 STORED_EVENTS = "_stored_events_in_window"
+# Checkpoints kept in memory: per conversation (the window's and a form's cut), and conversations.
+CHECKPOINTS_PER_CONVERSATION = 2
+CHECKPOINT_CONVERSATIONS = 4096
 FIRST_PAUSE_SECONDS = 0.25
 MAX_PAUSE_SECONDS = 2.0
 # Seconds psycopg2 may take to open a connection before it counts as a failed attempt.
@@ -105,6 +109,15 @@ def _resilient_engine(url: URL) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
+class Checkpoint(NamedTuple):
+    """A conversation's state just before event `cut` of the session that `start_id` opened."""
+
+    start_id: int
+    cut: int
+    events: List[Dict[Text, Any]]
+    activation: Optional[int]
+
+
 class RetryingSQLTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` whose reads and writes outlast a short database outage."""
 
@@ -118,6 +131,7 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sessionmaker(bind=self.engine)
         self.retry_budget = retry_seconds()
         self.window_turns = window_turns()
+        self._checkpoints: "OrderedDict[Text, List[Checkpoint]]" = OrderedDict()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         return await with_retries(f"retrieve {sender_id}", lambda: self._retrieve_window(sender_id), self.retry_budget)
@@ -175,11 +189,9 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
         if user_before_actions is None:
             return None
         cut = min(cut, user_before_actions)
-        before = self._checkpoint_rows(session, in_session, cut)
-        state = DialogueStateTracker.from_dict(sender_id, [data for _, data in before], self.domain.slots)
+        state, activation = self._state_before(session, sender_id, start.id, cut)
         if state.active_loop_name:
             # The form's own turns stay whole: cut at the user message before its latest activation.
-            activation = max((i for i, d in before if d.get("event") == "active_loop" and d.get("name")), default=None)
             if activation is None:
                 return None
             cut = (
@@ -187,29 +199,57 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
                 .filter(*in_session, Event.id < activation, Event.type_name == "user")
                 .scalar()
             )
-            if cut is None or cut <= start.id:
+            if cut is None:
                 return None
-            before = self._checkpoint_rows(session, in_session, cut)
-            state = DialogueStateTracker.from_dict(sender_id, [data for _, data in before], self.domain.slots)
+            state, _ = self._state_before(session, sender_id, start.id, cut)
         window = [
             json.loads(data)
             for (data,) in session.query(Event.data).filter(*in_session, Event.id >= cut).order_by(Event.id)
         ]
-        return [json.loads(start.data), *self._checkpoint(state, window[0]["timestamp"]), *window]
+        timestamp = window[0]["timestamp"]
+        listen = ActionExecuted(ACTION_LISTEN_NAME, timestamp=timestamp).as_dict()
+        return [json.loads(start.data), *self._state_events(state, timestamp), listen, *window]
 
-    def _checkpoint_rows(self, session: Any, in_session: tuple, cut: int) -> List[Tuple[int, Dict[Text, Any]]]:
-        """(id, event) of the session's events before `cut` that change what the checkpoint keeps."""
+    def _state_before(
+        self, session: Any, sender_id: Text, start_id: int, cut: int
+    ) -> Tuple[DialogueStateTracker, Optional[int]]:
+        """The session's state just before event `cut`, and the id of the latest loop activation before it.
+
+        Computed from the nearest earlier checkpoint of this conversation this process made (events are
+        only ever appended), so a turn reads the few state events since then, not the whole session."""
         Event = self.SQLEvent
-        rows = (
-            session.query(Event.id, Event.data)
-            .filter(*in_session, Event.id < cut, Event.type_name.in_(CHECKPOINT_TYPES))
+        known = [c for c in self._checkpoints.get(sender_id, []) if c.start_id == start_id and c.cut <= cut]
+        base = max(known, key=lambda c: c.cut, default=Checkpoint(start_id, start_id, [], None))
+        rows = [
+            (row_id, json.loads(data))
+            for row_id, data in session.query(Event.id, Event.data)
+            .filter(
+                Event.sender_id == sender_id,
+                Event.id >= base.cut,
+                Event.id < cut,
+                Event.type_name.in_(CHECKPOINT_TYPES),
+            )
             .order_by(Event.id)
-        )
-        return [(row_id, json.loads(data)) for row_id, data in rows]
+        ]
+        activation = base.activation
+        for row_id, event in rows:
+            if event.get("event") == "active_loop" and event.get("name"):
+                activation = row_id
+        events = base.events + [event for _, event in rows]
+        state = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        self._remember(sender_id, Checkpoint(start_id, cut, list(self._state_events(state, 0.0)), activation))
+        return state, activation
+
+    def _remember(self, sender_id: Text, checkpoint: "Checkpoint") -> None:
+        earlier = self._checkpoints.pop(sender_id, [])
+        kept = [c for c in earlier if c.start_id == checkpoint.start_id and c.cut != checkpoint.cut]
+        self._checkpoints[sender_id] = (kept + [checkpoint])[-CHECKPOINTS_PER_CONVERSATION:]
+        while len(self._checkpoints) > CHECKPOINT_CONVERSATIONS:
+            self._checkpoints.popitem(last=False)
 
     @staticmethod
-    def _checkpoint(state: DialogueStateTracker, timestamp: float) -> Iterator[Dict[Text, Any]]:
-        """Events that rebuild `state`'s slots, active loop and pause, ending in `action_listen`."""
+    def _state_events(state: DialogueStateTracker, timestamp: float) -> Iterator[Dict[Text, Any]]:
+        """Events that rebuild `state`'s slots, active loop and pause."""
         for slot in state.slots.values():
             if slot.has_been_set:
                 yield SlotSet(slot.name, slot.value, timestamp=timestamp).as_dict()
@@ -217,7 +257,6 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
             yield ActiveLoop(state.active_loop_name, timestamp=timestamp).as_dict()
         if state.is_paused():
             yield ConversationPaused(timestamp=timestamp).as_dict()
-        yield ActionExecuted(ACTION_LISTEN_NAME, timestamp=timestamp).as_dict()
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
         """The events of `tracker` not stored yet; a windowed tracker knows how many of its events are."""

@@ -10,7 +10,7 @@ Variants run one after the other in the same invocation (A/B on the same machine
 `--variant NAME=ENV=VALUE[,ENV=VALUE…]` starts the stack with those environment variables, e.g.
 `--variant rasa=TRACKER_STORE_WINDOW_TURNS=0 --variant window=TRACKER_STORE_WINDOW_TURNS=10`.
 Each variant is run `--repeats` times, interleaved, and the medians of the repeats are reported.
-The figures go to bench/runs/<date>-length-<label>.json.
+The figures go to bench/runs/length/<date>-length-<label>.json.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import httpx
 
 from bench.run import CONVERSATION, RUNS, Stack, full_turns, machine
 
+LENGTH_RUNS = RUNS / "length"
 # (label, first message, last message), 1-based and inclusive.
 WINDOWS: List[Tuple[str, int, int]] = [("1-10", 1, 10), ("100", 91, 100), ("200", 191, 200), ("400", 391, 400)]
 
@@ -151,9 +152,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         "repeats": args.repeats,
     }
     result.update(measure(variants, args.messages, args.repeats, args.concurrent))
-    RUNS.mkdir(parents=True, exist_ok=True)
+    LENGTH_RUNS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    (RUNS / f"{stamp}-length-{args.label}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    (LENGTH_RUNS / f"{stamp}-length-{args.label}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     print(render(result))
     return 0
 

@@ -3,20 +3,25 @@ notes on a conversation and the reports summary. A real database and the fake Ra
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, text
 
-from bot import hospital, patient_data
+from bot import hospital, patient_data, reports
 from bot.console import replies
+from bot.store import migrate
 from bot.store.db import session_scope
 from bot.store.models import Ticket, TicketEvent, utcnow
+from tests.services import fresh_postgres_database
 from tests.test_console_api import client, database, login, make_client, rasa  # noqa: F401 - pytest fixtures
 
-# Rasa's tracker store table, as the patient's export and deletion read it.
-RASA_EVENTS_TABLE = ("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, type_name VARCHAR(255)"
-                     " NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)")
+# Rasa's tracker store table (rasa/core/tracker_store.py SQLTrackerStore.SQLEvent), on either database.
+RASA_EVENTS = Table(
+    "events", MetaData(), Column("id", Integer, primary_key=True), Column("sender_id", String(255), nullable=False),
+    Column("type_name", String(255), nullable=False), Column("timestamp", Float), Column("intent_name", String(255)),
+    Column("action_name", String(255)), Column("data", Text),
+)
 LONG_AGO = datetime(2026, 11, 2, 2, 0, tzinfo=timezone.utc)
 
 
@@ -115,8 +120,104 @@ def test_internal_notes_on_a_conversation_are_kept_for_colleagues_and_never_reac
     assert client.post("/api/conversation-notes", json={"conversation_id": "web-1", "text": "x"}).status_code == 401
 
     with session_scope(database) as session:
-        session.execute(text(RASA_EVENTS_TABLE))
+        RASA_EVENTS.create(session.connection())
         patient = patient_data.find(session, None, ["web-1"])
         assert [n["text"] for n in patient_data.export(session, patient)["conversation_notes"]][0] == "患者情绪激动，先安抚"
         assert patient_data.delete_all(session, patient)["conversation_notes"] == 2
     assert client.get("/api/conversation-notes?conversation_id=web-1", headers=li).json() == []
+
+
+# Shanghai time = UTC+8: 2026-11-02 23:30 local is 15:30 UTC; 2026-11-03 00:30 local is 16:30 UTC on the 2nd.
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=timezone(timedelta(hours=8))).astimezone(timezone.utc)
+
+
+def seed_report(url: str) -> None:
+    """Two days of a small hospital: conversations, a fallback, handoffs with known waits, tickets resolved."""
+    from bot.store.models import Handoff, NluInboxItem  # noqa: PLC0415 - only the report's seed needs them
+
+    with session_scope(url) as session:
+        RASA_EVENTS.create(session.connection())
+        rows = [
+            ("web-a", "user", at(2, 9), "greet"), ("web-a", "bot", at(2, 9), None), ("web-a", "user", at(2, 9, 1), "ask_price"),
+            ("web-b", "user", at(2, 23, 30), "nlu_fallback"), ("web-b", "bot", at(2, 23, 30), None),
+            ("web-b", "user", at(3, 0, 30), "ask_price"),  # after local midnight: the 3rd
+            ("web-c", "user", at(1, 23, 59), "greet"),  # the day before the range
+        ]
+        session.execute(
+            text("INSERT INTO events (sender_id, type_name, timestamp, intent_name) VALUES (:s, :k, :t, :i)"),
+            [{"s": s, "k": k, "t": t.timestamp(), "i": i} for s, k, t, i in rows],
+        )
+        for number, (reason, priority, created, claimed) in enumerate((
+            ("emergency", "urgent", at(2, 10), at(2, 10, 1)),  # 60 s
+            ("emergency", "urgent", at(3, 10), at(3, 10, 3)),  # 180 s
+            ("user_request", "normal", at(2, 11), at(2, 11, 10)),  # 600 s
+            ("anger", "high", at(3, 12), None),
+        )):
+            session.add(Handoff(conversation_id=f"web-h{number}", channel="socketio", reason=reason, priority=priority,
+                                status="closed" if claimed else "waiting", created_at=created, claimed_at=claimed))
+        session.add(NluInboxItem(conversation_id="web-b", event_timestamp=at(2, 23, 30).timestamp(), text="嗯嗯",
+                                 reason="fallback", created_at=at(2, 23, 31)))
+    add_ticket(url, "TK1", created_at=at(2, 9), kind="complaint", category="surgery", severity="major", procedure="隆鼻")
+    add_ticket(url, "TK2", created_at=at(2, 23, 50), kind="refund", category="skin", procedure="光子嫩肤")
+    add_ticket(url, "TK3", created_at=at(3, 8), kind="complaint", category="dental", procedure="隆鼻")
+    add_ticket(url, "TK0", created_at=at(1, 8), kind="refund", category="other")  # before the range
+    with session_scope(url) as session:
+        from sqlalchemy import select  # noqa: PLC0415
+
+        first = session.scalars(select(Ticket).where(Ticket.number == "TK1")).one()
+        first.events.append(TicketEvent(actor="li", from_status="open", to_status="resolved", created_at=at(3, 9)))
+        first.status = "resolved"
+
+
+def check_report(report: dict) -> None:
+    assert (report["from"], report["to"], report["timezone"]) == ("2026-11-02", "2026-11-03", "Asia/Shanghai")
+    assert report["days"] == [
+        {"day": "2026-11-02", "conversations": 2, "patient_messages": 3, "bot_messages": 2},
+        {"day": "2026-11-03", "conversations": 1, "patient_messages": 1, "bot_messages": 0},
+    ]
+    assert report["intents"] == [{"intent": "ask_price", "count": 2}, {"intent": "greet", "count": 1},
+                                 {"intent": "nlu_fallback", "count": 1}]
+    assert report["fallback"] == {"patient_messages": 4, "fallbacks": 1, "rate": 0.25}
+    assert report["nlu_inbox"] == {"open": 1, "added": 1}
+    handoffs = report["handoffs"]
+    assert handoffs["total"] == 4 and handoffs["waiting_unclaimed"] == 1
+    assert handoffs["by_reason"] == [{"reason": "emergency", "count": 2}, {"reason": "anger", "count": 1},
+                                     {"reason": "user_request", "count": 1}, {"reason": "fallback", "count": 0}]
+    assert handoffs["by_priority"][0] == {"priority": "urgent", "count": 2, "claimed": 2,
+                                          "wait": {"median_seconds": 120, "p90_seconds": 180}}
+    assert handoffs["by_priority"][2]["wait"] == {"median_seconds": 600, "p90_seconds": 600}
+    assert handoffs["by_priority"][1] == {"priority": "high", "count": 1, "claimed": 0,
+                                          "wait": {"median_seconds": None, "p90_seconds": None}}
+    assert handoffs["emergencies"] == {"count": 2, "claimed": 2, "time_to_claim": {"median_seconds": 120, "p90_seconds": 180}}
+    tickets = report["tickets"]
+    assert (tickets["opened"], tickets["resolved"]) == (3, 1)
+    assert tickets["by_kind"][:2] == [{"kind": "refund", "count": 1}, {"kind": "complaint", "count": 2}]
+    assert tickets["by_category"] == [{"category": "surgery", "count": 1}, {"category": "skin", "count": 1},
+                                      {"category": "dental", "count": 1}, {"category": "other", "count": 0}]
+    assert tickets["by_severity"] == [{"severity": "normal", "count": 2}, {"severity": "major", "count": 1}]
+    assert tickets["by_procedure"] == [{"procedure": "隆鼻", "count": 2}, {"procedure": "光子嫩肤", "count": 1}]
+    assert tickets["per_day"] == [{"day": "2026-11-02", "opened": 2, "resolved": 0},
+                                  {"day": "2026-11-03", "opened": 1, "resolved": 1}]
+    assert tickets["time_to_resolution"] == {"median_seconds": 86400, "p90_seconds": 86400}
+
+
+def test_the_report_counts_a_seeded_range_in_the_hospitals_days(client, database) -> None:  # noqa: F811
+    seed_report(database)
+    li = login(client, "li")
+    response = client.get("/api/reports/summary?from=2026-11-02&to=2026-11-03", headers=li)
+    assert response.status_code == 200, response.text
+    check_report(response.json())
+    assert client.get("/api/reports/summary?from=2026-11-03&to=2026-11-02", headers=li).status_code == 422
+    assert client.get("/api/reports/summary?from=2025-01-01&to=2026-11-02", headers=li).status_code == 422
+    assert client.get("/api/reports/summary?from=11/02/2026", headers=li).status_code == 422
+    assert client.get("/api/reports/summary?from=2026-11-02&to=2026-11-03").status_code == 401
+    assert len(client.get("/api/reports/summary", headers=li).json()["days"]) == 30
+
+
+def test_the_report_gives_the_same_figures_on_postgresql() -> None:
+    with fresh_postgres_database() as url:
+        migrate.upgrade(url)
+        seed_report(url)
+        with session_scope(url) as session:
+            check_report(reports.summary(session, reports.Period(date(2026, 11, 2), date(2026, 11, 3))))

@@ -30,6 +30,7 @@ from bot.console.routers import (
     notes,
     pages,
     replies,
+    reports,
     tickets,
     widget,
 )
@@ -96,7 +97,7 @@ def create_app(config: Optional[ConsoleConfig] = None, rasa: Optional[RasaClient
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (auth, handoffs, events, conversations, tickets, followups, replies, notes, nlu, pages, widget):
+    for module in (auth, handoffs, events, conversations, tickets, followups, replies, notes, reports, nlu, pages, widget):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=str(STATIC_DIR)), name="console-static")
 

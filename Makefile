@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 RASA := $(PY) -m rasa
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 MODEL := models/current.tar.gz
-# npm packages (package-lock.json): socket.io-client, served to the patient widget, and playwright-core.
+# npm packages (package-lock.json): socket.io-client, served to the patient widget, echarts, served to the
+# console's reports page, and playwright-core.
 NODE_MODULES := node_modules/.installed
 TRAIN_INPUTS := config.yml domain.yml bot/nlu/normalise.py $(shell find data/nlu data/rules data/stories data/jieba -type f 2>/dev/null | sort)
 

@@ -1,5 +1,5 @@
 """The complaint desk (#18) in headless Chromium against the console served on loopback (a real SQLite database,
-the fake Rasa of test_console_api): tests/browser/desk.mjs on a desktop and a tablet viewport."""
+the fake Rasa of test_console_api): tests/browser/desk.mjs and reports.mjs on a desktop and a tablet viewport."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from tests.conftest import ROOT, served
 from bot import hospital
 from tests.test_console_api import PASSWORD, FakeRasa, add_handoff, prepare
 from tests.test_console_browser import run_script
-from tests.test_console_desk import add_ticket
+from tests.test_console_desk import add_ticket, seed_report
 
 SCRIPT = ROOT / "tests" / "browser" / "desk.mjs"
+REPORTS_SCRIPT = ROOT / "tests" / "browser" / "reports.mjs"
 RESULTS = ROOT / "results"
 INTERNAL_NOTE = "内部：主任已看过照片，先约面诊"
 PATIENT_NOTE = "已为您约好周四上午主任面诊"
@@ -76,3 +77,34 @@ def test_staff_find_a_major_ticket_move_it_along_send_a_canned_reply_and_note_in
     # The internal notes (one per viewport) are listed for staff and were never sent to the patient.
     assert seen["tablet_notes"] == [f"{CONVERSATION_NOTE}（desktop）", f"{CONVERSATION_NOTE}（tablet）"]
     assert not any(CONVERSATION_NOTE in json.dumps(events, ensure_ascii=False) for _, _, events in rasa.appended())
+
+
+def test_the_reports_page_draws_every_chart_with_the_apis_figures_in_a_browser(tmp_path) -> None:
+    database = f"sqlite:///{tmp_path / 'reports.db'}"
+    prepare(database)
+    seed_report(database)
+    config = ConsoleConfig(database_url=database, rasa_url="http://rasa.test", rasa_token="secret")
+    app = create_app(config, RasaClient(config, transport=httpx.MockTransport(FakeRasa().handle)))
+    RESULTS.mkdir(exist_ok=True)
+    env = dict(os.environ, STAFF_USER="li", STAFF_PASSWORD=PASSWORD, FROM="2026-11-02", TO="2026-11-03",
+               RESULTS=str(RESULTS))
+    with served(app) as server:
+        env["CONSOLE_URL"] = f"http://127.0.0.1:{server.config.port}"
+        seen = json.loads(run_script(REPORTS_SCRIPT, env)[-1])
+        report = httpx.post(f"{env['CONSOLE_URL']}/api/login", json={"username": "li", "password": PASSWORD}).json()
+        api = httpx.get(f"{env['CONSOLE_URL']}/api/reports/summary?from=2026-11-02&to=2026-11-03",
+                        headers={"Authorization": f"Bearer {report['access_token']}"}).json()
+
+    for viewport in ("desktop", "tablet"):
+        charts = {chart["id"]: chart for chart in seen[viewport]["charts"]}
+        assert len(charts) == 9 and all(chart["canvas"] for chart in charts.values())
+        assert charts["daily"]["rows"] == [[d["day"], str(d["conversations"]), str(d["patient_messages"]),
+                                             str(d["bot_messages"])] for d in api["days"]]
+        assert charts["ticket-categories"]["rows"] == [["整形", "1"], ["皮肤", "1"], ["口腔", "1"], ["其他", "0"]]
+        assert charts["handoff-waits"]["rows"][0] == ["紧急", "120", "180", "2", "2"]
+        assert charts["ticket-days"]["rows"] == [["2026-11-02", "2", "0"], ["2026-11-03", "1", "1"]]
+        assert seen[viewport]["csv"] == "\ufeff类别,工单数\r\n整形,1\r\n皮肤,1\r\n口腔,1\r\n其他,0\r\n"
+        assert seen[viewport]["csvName"] == "ticket-categories_2026-11-02_2026-11-03.csv"
+        totals = seen[viewport]["totals"]
+        assert (totals["会话"], totals["患者消息"], totals["未能理解率"]) == ("3", "4", "25.0%")
+        assert (totals["新建工单"], totals["解决工单"], totals["紧急情况"]) == ("3", "1", "2")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from bot import settings
+
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+
+# Apache ECharts for the reports page, served from node_modules (package.json; `make` runs npm ci).
+ECHARTS = settings.PROJECT_ROOT / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -49,3 +54,15 @@ def tickets_page(request: Request) -> HTMLResponse:
 @router.get("/tickets/{number}", response_class=HTMLResponse)
 def ticket_page(request: Request, number: str) -> HTMLResponse:
     return TEMPLATES.TemplateResponse("ticket.html", {"request": request, "page": "ticket", "number": number})
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(request: Request) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse("reports.html", {"request": request, "page": "reports"})
+
+
+@router.get("/vendor/echarts.min.js")
+def echarts_script() -> FileResponse:
+    if not ECHARTS.exists():
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="echarts is not installed: run `npm ci`")
+    return FileResponse(ECHARTS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})

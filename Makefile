@@ -20,7 +20,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test install train validate pytest test-stories nlu-eval triage-eval browser-deps bench profile lock clean
+.PHONY: run test install train validate pytest test-stories nlu-eval triage-eval browser-deps bench profile bench-length profile-length lock clean
 
 run: $(STAMP) $(MODEL) $(NODE_MODULES)
 	@mkdir -p var
@@ -119,6 +119,16 @@ bench: $(STAMP) $(MODEL) $(NGINX)
 # Where a turn spends Rasa's CPU (py-spy); writes bench/profile.md.
 profile: $(STAMP) $(MODEL)
 	$(PY) bench/profile.py
+
+# Turn latency at messages 1-10/100/200/400 of one conversation and 32 conversations of 5 and 50 turns,
+# Rasa's whole-session tracker beside the windowed one (#19); then where the 400th turns spend the CPU.
+bench-length: $(STAMP) $(MODEL)
+	$(PY) -m bench.length --label $(or $(LABEL),current) --concurrent 5 --concurrent 50 \
+		--variant rasa-session=TRACKER_STORE_WINDOW_TURNS=0 --variant window-10=TRACKER_STORE_WINDOW_TURNS=10
+
+profile-length: $(STAMP) $(MODEL)
+	$(PY) -m bench.profile_length \
+		--variant rasa-session=TRACKER_STORE_WINDOW_TURNS=0 --variant window-10=TRACKER_STORE_WINDOW_TURNS=10
 
 # Re-resolve requirements.in into the exact lock file.
 lock:

@@ -208,8 +208,11 @@ def test_the_report_counts_a_seeded_range_in_the_hospitals_days(client, database
     response = client.get("/api/reports/summary?from=2026-11-02&to=2026-11-03", headers=li)
     assert response.status_code == 200, response.text
     check_report(response.json())
-    assert client.get("/api/reports/summary?from=2026-11-03&to=2026-11-02", headers=li).status_code == 422
-    assert client.get("/api/reports/summary?from=2025-01-01&to=2026-11-02", headers=li).status_code == 422
+    reversed_range = client.get("/api/reports/summary?from=2026-11-03&to=2026-11-02", headers=li)
+    assert (reversed_range.status_code, reversed_range.json()["detail"]) == (400, "报表的结束日期（to）早于开始日期（from）")
+    assert client.get("/api/reports/summary?from=2025-01-01&to=2026-11-02", headers=li).status_code == 400
+    for edge in ("from=0001-01-01&to=0001-01-02", "from=9999-12-30&to=9999-12-31", "to=0001-01-01"):
+        assert client.get(f"/api/reports/summary?{edge}", headers=li).status_code == 400
     assert client.get("/api/reports/summary?from=11/02/2026", headers=li).status_code == 422
     assert client.get("/api/reports/summary?from=2026-11-02&to=2026-11-03").status_code == 401
     assert len(client.get("/api/reports/summary", headers=li).json()["days"]) == 30

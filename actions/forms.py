@@ -153,6 +153,10 @@ class AskAction(Action, ABC):
     def name(self) -> Text:
         return f"action_ask_{self.slot}"
 
+    def prompt_key(self, tracker: Tracker, snapshot: policies.PolicySnapshot) -> str:
+        """The prompt of data/policies/prompts.yml that asks for the slot."""
+        return f"ask.{self.slot}"
+
     def values(self, tracker: Tracker, snapshot: policies.PolicySnapshot) -> Dict[str, Any]:
         """What the prompt needs filled in."""
         return {}
@@ -162,5 +166,6 @@ class AskAction(Action, ABC):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         snapshot = policies.current()
-        say(dispatcher, f"ask.{self.slot}", snapshot, buttons=self.buttons(snapshot), **self.values(tracker, snapshot))
+        key = self.prompt_key(tracker, snapshot)
+        say(dispatcher, key, snapshot, buttons=self.buttons(snapshot), **self.values(tracker, snapshot))
         return []

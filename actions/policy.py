@@ -16,7 +16,8 @@ DEFAULT_INTENT = "ask_procedure_info"
 
 class ActionPolicyAnswer(Action):
     """Puts the whole answer into `policy_text` (said by `utter_policy_answer`) and tells the
-    rules what follows it in `policy_followup`: a ticket form, the offer of one, or nothing."""
+    rules what follows it in `policy_followup`: the offer of a ticket or of a consultation, the
+    consultation booking form, or nothing."""
 
     def name(self) -> Text:
         return "action_policy_answer"
@@ -27,7 +28,7 @@ class ActionPolicyAnswer(Action):
         intent = answers.latest_policy_intent(user_intents(events)) or DEFAULT_INTENT
         topic = answers.question_topic(intent, events)
         text = answers.answer(intent, tracker.get_slot("procedure"), snapshot, topic)
-        followup = answers.NO_FOLLOWUP if tracker.active_loop_name else answers.followup_for(intent)
+        followup = answers.NO_FOLLOWUP if tracker.active_loop_name else answers.followup_for(intent, topic)
         return [SlotSet("policy_text", text), SlotSet("policy_followup", followup)]
 
 

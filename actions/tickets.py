@@ -46,11 +46,28 @@ def _say_phone_problem(dispatcher: CollectingDispatcher, check: phone.PhoneCheck
     say(dispatcher, f"invalid.phone_{check.problem}", snapshot, digits=check.digits)
 
 
+class TicketAskAction(AskAction):
+    """Asks for a ticket form slot in the words of the ticket's kind where it has its own
+    (`prompts.ask_by_kind.consultation.…`), else with the common prompt."""
+
+    def prompt_key(self, tracker: Tracker, snapshot: policies.PolicySnapshot) -> str:
+        own = f"ask_by_kind.{ticket_kind(tracker)}.{self.slot}"
+        return own if snapshot.get(f"prompts.{own}") else super().prompt_key(tracker, snapshot)
+
+
 class ValidateTicketForm(PatientFormValidation):
     answers_questions = True
 
     def name(self) -> Text:
         return "validate_ticket_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Text]:
+        """A consultation booked before any procedure has no surgery time to ask for."""
+        if ticket_kind(tracker) in tickets.KINDS_WITHOUT_SURGERY:
+            return [slot for slot in domain_slots if slot != "surgery_time"]
+        return domain_slots
 
     def _free_text(
         self, slot: str, value: Any, max_chars: int, dispatcher: CollectingDispatcher, tracker: Tracker
@@ -90,19 +107,19 @@ class ValidateTicketForm(PatientFormValidation):
         return {"ticket_confirmed": True if value is True else None}
 
 
-class ActionAskSurgeryTime(AskAction):
+class ActionAskSurgeryTime(TicketAskAction):
     slot = "surgery_time"
 
 
-class ActionAskProblemDescription(AskAction):
+class ActionAskProblemDescription(TicketAskAction):
     slot = "problem_description"
 
 
-class ActionAskPhoneNumber(AskAction):
+class ActionAskPhoneNumber(TicketAskAction):
     slot = "phone_number"
 
 
-class ActionAskTicketConfirmed(AskAction):
+class ActionAskTicketConfirmed(TicketAskAction):
     """The summary to confirm, with the phone masked."""
 
     slot = "ticket_confirmed"

@@ -32,15 +32,17 @@ REFUND_PARTS_BY_TOPIC = {
     "deposit": ("deposit",),
     "disputes": ("disputes",),
 }
-# Pre-operative topics (the retrieval sub-intents of ask_procedure_info) answered from
-# data/policies/consultation.yml; `general` and unknown topics get the whole leaflet.
 # The key of Rasa's parse data under which a ResponseSelector for all retrieval intents reports.
 DEFAULT_SELECTOR = "default"
 # Below this ResponseSelector confidence the whole answer is given rather than one topic of it.
 MIN_TOPIC_CONFIDENCE = 0.4
+# Pre-operative topics (the retrieval sub-intents of ask_procedure_info) answered from
+# data/policies/consultation.yml; `general` and unknown topics get the whole leaflet.
 CONSULT_TOPICS = (
     "price", "pain", "operation_time", "downtime", "longevity", "risks", "contraindications", "materials", "suitability",
 )
+# `ask_procedure_info/booking`: the patient wants a face-to-face consultation; what it is, then the booking form.
+BOOKING_TOPIC = "booking"
 
 # The sections that answer each question, in order: what is normal and for how long first,
 # then what the hospital does about it (revision, who pays) and when a refund applies.
@@ -57,8 +59,10 @@ TOPICS_BY_INTENT = {
 POLICY_INTENTS = frozenset(TOPICS_BY_INTENT) | REFUND_INTENTS
 
 # What follows the answer: a request or a problem gets the offer of a ticket (the patient reads the
-# whole policy first and then chooses); a general question stands alone.
+# whole policy first and then chooses); a pre-operative question the offer of a face-to-face consultation
+# (booked as a `consultation` ticket), a wish to book one the booking form itself; other questions stand alone.
 OFFER_TICKET, NO_FOLLOWUP = "offer_ticket", "answer_only"
+OFFER_CONSULTATION, BOOK_CONSULTATION = "offer_consultation", "book_consultation"
 FOLLOWUP_BY_INTENT = {
     "request_refund": OFFER_TICKET,
     "request_revision": OFFER_TICKET,
@@ -68,6 +72,7 @@ FOLLOWUP_BY_INTENT = {
     "complain_scar": OFFER_TICKET,
     "report_postop_pain": OFFER_TICKET,
     "report_side_effect": OFFER_TICKET,
+    "ask_procedure_info": OFFER_CONSULTATION,
 }
 
 
@@ -92,7 +97,9 @@ def question_topic(intent: str, events: Sequence[Mapping[str, Any]]) -> Optional
     return None
 
 
-def followup_for(intent: Optional[str]) -> str:
+def followup_for(intent: Optional[str], topic: Optional[str] = None) -> str:
+    if intent == "ask_procedure_info" and topic == BOOKING_TOPIC:
+        return BOOK_CONSULTATION
     return FOLLOWUP_BY_INTENT.get(intent or "", NO_FOLLOWUP)
 
 
@@ -133,11 +140,7 @@ def consult_text(topic: str, procedure: Optional[str], snapshot: PolicySnapshot)
         return None
     specific = snapshot.get(f"{PROCEDURES_SECTION}.{procedure}.{CONSULT_KEY}.{topic}")
     note = snapshot.get(f"{CONSULTATION_SECTION}.price_note") if topic == "price" else None
-    text = _join([
-        specific or snapshot.get(f"{CONSULTATION_SECTION}.fallback"),
-        note,
-        snapshot.get(f"{CONSULTATION_SECTION}.booking_offer"),
-    ])
+    text = _join([specific or snapshot.get(f"{CONSULTATION_SECTION}.fallback"), note])
     return text.format(**hospital.load().facts())
 
 
@@ -149,6 +152,8 @@ def policy_text(intent: str, procedure: Optional[str], snapshot: PolicySnapshot,
     """
     if intent == "ask_refund_policy" and topic in REFUND_PARTS_BY_TOPIC:
         return refund_part_text(topic, procedure, snapshot)
+    if intent == "ask_procedure_info" and topic == BOOKING_TOPIC:
+        return str(snapshot.get(f"{CONSULTATION_SECTION}.{BOOKING_TOPIC}")).format(**hospital.load().facts())
     if intent == "ask_procedure_info" and topic in CONSULT_TOPICS:
         text = consult_text(topic, procedure, snapshot)
         if text:
@@ -173,8 +178,9 @@ def opened_next_step(kind: str, severity: str, snapshot: PolicySnapshot) -> str:
     return _join([major, snapshot.get(f"tickets.opened.{kind}")])
 
 
-def status_next_step(status: str, snapshot: PolicySnapshot) -> str:
-    return snapshot.get(f"tickets.next_step.{status}") or ""
+def status_next_step(kind: str, status: str, snapshot: PolicySnapshot) -> str:
+    """The next step for a ticket in `status`: its kind's own wording where it has one."""
+    return snapshot.get(f"tickets.next_step_by_kind.{kind}.{status}") or snapshot.get(f"tickets.next_step.{status}") or ""
 
 
 def major_signs(snapshot: PolicySnapshot) -> List[str]:
@@ -228,5 +234,5 @@ def ticket_status_text(ticket: TicketView, snapshot: PolicySnapshot) -> str:
         procedure=ticket.procedure or "",
         status=status_label(ticket.status, snapshot),
         history=history_text(ticket, snapshot),
-        next_step=status_next_step(ticket.status, snapshot),
+        next_step=status_next_step(ticket.kind, ticket.status, snapshot),
     )

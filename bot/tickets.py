@@ -63,8 +63,11 @@ KIND_BY_INTENT = {
     "report_postop_pain": "postop",
     "report_side_effect": "postop",
     "followup_problem": "postop",
+    "ask_procedure_info": "consultation",
 }
 DEFAULT_KIND = "complaint"
+# A face-to-face consultation is booked before any procedure: there is no surgery time to ask for.
+KINDS_WITHOUT_SURGERY = frozenset({"consultation"})
 # An agitated patient or a red flag makes a complaint major-urgent (seed 003).
 MAJOR_INTENTS = frozenset({"express_anger", "report_emergency"})
 

@@ -17,6 +17,8 @@ NLU_DIR = ROOT / "data" / "nlu"
 HOLDOUT = ROOT / "tests" / "nlu" / "holdout.yml"
 # The second hold-out, in the mix and style of real patient traffic (docs/nlu.md).
 HOLDOUT_REAL = ROOT / "tests" / "nlu" / "holdout_real.yml"
+# The development set: tuned on (its misses show which kinds of message the training data lacks), never copied.
+DEV_REAL = ROOT / "tests" / "nlu" / "dev_real.yml"
 
 # CONTRACT.md §4: the canonical `procedure` values.
 CANONICAL_PROCEDURES = {
@@ -41,8 +43,8 @@ def training() -> List[Message]:
 
 @pytest.fixture(scope="module")
 def holdout() -> List[Message]:
-    """Both hold-outs: neither may leak into the training data, both follow the annotation rules."""
-    return _examples(HOLDOUT) + _examples(HOLDOUT_REAL)
+    """Both hold-outs and the development set: none may leak into the training data, all follow the annotation rules."""
+    return _examples(HOLDOUT) + _examples(HOLDOUT_REAL) + _examples(DEV_REAL)
 
 
 @pytest.fixture(scope="module")

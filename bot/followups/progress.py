@@ -35,7 +35,7 @@ def update_message(ticket: Ticket, event: TicketEvent, snapshot: policies.Policy
     if note is not None:
         parts.append(texts.text("ticket_update.note", note=note))
     if event.to_status is not None:
-        next_step = answers.status_next_step(event.to_status, snapshot)
+        next_step = answers.status_next_step(ticket.kind, event.to_status, snapshot)
         if next_step:
             parts.append(texts.text("ticket_update.next_step", next_step=next_step))
         deadline = deadlines.ticket_deadline(ticket, event.created_at or utcnow())

@@ -43,6 +43,10 @@ HOLDOUTS = {
         # Floors just under the measured figures (docs/nlu.md); issue 13's targets are 0.90 / 0.90 / 0.85 / 0.90.
         Thresholds(macro_f1=0.85, accuracy=0.86, out_of_scope_recall=0.80, pre_op_recall=0.85),
     ),
+    # A third author's set in real patients' style: the development set. Its misses show which kinds of message
+    # the training data lacks (new examples are written for the kind, never copied); the two hold-outs above are
+    # only measured.
+    "nlu_dev_real": (ROOT / "tests" / "nlu" / "dev_real.yml", Thresholds(macro_f1=0.80, accuracy=0.80)),
 }
 PRE_OP_INTENT = "ask_procedure_info"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
@@ -201,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
+    parser.add_argument("--only", choices=sorted(HOLDOUTS), action="append", help="score only this set (repeatable)")
     args = parser.parse_args(argv)
     if not args.model.exists():
         print(f"no trained model at {args.model}: run 'make train' first", file=sys.stderr)
@@ -215,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     problems: List[str] = []
     for name, (path, thresholds) in HOLDOUTS.items():
+        if args.only and name not in args.only:
+            continue
         examples = load_holdout(path)
         started = time.monotonic()
         parses = parse_all(agent, [text for text, _, _ in examples])

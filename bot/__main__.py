@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write the confirmed and corrected examples as training data (data/nlu/reviewed.yml)"
     )
     export.add_argument("--out", help="where to write the file (default: data/nlu/reviewed.yml)")
+    report = commands.add_parser("report", help="the console's reports (docs/console.md)")
+    report_commands = report.add_subparsers(dest="report_command", required=True)
+    demo = report_commands.add_parser(
+        "seed-demo", help="write a realistic month of demo conversations, handoffs and tickets (replaced on each run)"
+    )
+    demo.add_argument("--days", type=int, default=30, help="how many days up to today (default 30)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed writes the same figures")
     followups = commands.add_parser("followups", help="what the hospital sends of its own accord (docs/followups.md)")
     followup_commands = followups.add_subparsers(dest="followups_command", required=True)
     run_due = followup_commands.add_parser("run", help="send every follow-up due at that time, once, and exit")
@@ -90,6 +97,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot import nlu_export
 
         return nlu_export.export_command(args.out)
+    if args.command == "report":
+        from bot import report_demo
+
+        print(report_demo.seed(days=args.days, random_seed=args.seed))
+        return 0
     if args.command == "followups":
         from bot.followups import commands as followup_commands
 

@@ -224,3 +224,21 @@ def test_the_report_gives_the_same_figures_on_postgresql() -> None:
         seed_report(url)
         with session_scope(url) as session:
             check_report(reports.summary(session, reports.Period(date(2026, 11, 2), date(2026, 11, 3))))
+
+
+def test_the_demo_month_fills_every_report_figure_and_is_replaced_on_each_run(client, database) -> None:  # noqa: F811
+    from bot import report_demo  # noqa: PLC0415
+
+    today = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+    written = report_demo.seed(database, days=30, random_seed=7, today=today)
+    assert report_demo.seed(database, days=30, random_seed=7, today=today) == written  # replaced, not doubled
+    li = login(client, "li")
+    report = client.get("/api/reports/summary?from=2026-11-01&to=2026-11-30", headers=li).json()
+    assert sum(day["conversations"] for day in report["days"]) == written["conversations"] > 30 * 25
+    assert all(day["conversations"] > 0 and day["patient_messages"] >= day["conversations"] for day in report["days"])
+    assert report["handoffs"]["total"] == written["handoffs"] and report["tickets"]["opened"] == written["tickets"]
+    assert report["nlu_inbox"]["added"] == written["nlu_inbox"] and 0.03 < report["fallback"]["rate"] < 0.15
+    assert all(row["count"] > 0 for row in report["tickets"]["by_category"] + report["handoffs"]["by_reason"])
+    urgent = report["handoffs"]["by_priority"][0]["wait"]
+    assert 15 <= urgent["median_seconds"] <= urgent["p90_seconds"] <= 240
+    assert 0 < report["tickets"]["resolved"] < report["tickets"]["opened"]

@@ -41,8 +41,10 @@ async function ticketList(page, name) {
   await page.locator(`#tickets-body tr[data-number="${env.OTHER_TICKET}"]`).waitFor({ state: "detached" });
   seen[`${name}_major_only`] = await rowNumbers(page);
   await page.selectOption("#filter-severity", "");
+  await page.locator(`#tickets-body tr[data-number="${env.OTHER_TICKET}"]`).waitFor();
   await page.fill("#ticket-search", env.MAJOR_PHONE_MASKED);
   await page.click("#ticket-filters button[type=submit]");
+  await page.waitForURL(/[?&]q=/);
   await page.locator(`#tickets-body tr[data-number="${env.OTHER_TICKET}"]`).waitFor({ state: "detached" });
   seen[`${name}_by_phone`] = await rowNumbers(page);
   seen[`${name}_url`] = new URL(page.url()).search;
@@ -54,6 +56,8 @@ async function moveTicketAlong(page) {
   const card = page.locator(`#ticket-card article.ticket`);
   await card.locator("h3").waitFor();
   seen.story = await card.locator(".description").innerText();
+  // The card is drawn first; the page is marked major-urgent once the ticket's time limit is read too.
+  await page.locator("#ticket-deadlines li, #ticket-page.major").first().waitFor();
   seen.page_class = await page.locator("#ticket-page").getAttribute("class");
   await card.locator("select[name=status]").selectOption("in_progress");
   await card.locator("textarea[name=note]").fill(env.INTERNAL_NOTE);

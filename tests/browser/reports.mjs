@@ -22,11 +22,13 @@ try {
     await page.click("#login-button");
     await page.waitForURL("**/console/");
     await page.click("a.nav[href='/console/reports']");
+    // The page first shows the last 30 days; the range is chosen once that is drawn.
+    await page.waitForSelector("body[data-report-loaded]", { state: "attached" });
     await page.fill("#report-from", env.FROM);
     await page.fill("#report-to", env.TO);
     await page.click("#report-range button[type=submit]");
     await page.waitForSelector(`body[data-report-loaded="${env.FROM}/${env.TO}"]`, { state: "attached" }).catch(async (error) => {
-      throw new Error(`${error.message}; notice: ${await page.locator("#notice").textContent()}`);
+      throw new Error(`${error.message}; notice: ${await page.locator("#notice").textContent()}; loaded: ${await page.evaluate(() => document.body.dataset.reportLoaded)}`);
     });
     const charts = await page.locator("#report-charts section.report").evaluateAll((cards) =>
       cards.map((card) => ({

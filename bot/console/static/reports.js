@@ -125,12 +125,14 @@ async function reportsPage() {
     drawn = cards.map((card) => card.draw());
     document.body.dataset.reportLoaded = `${report.from}/${report.to}`;
   }
+  // One load at a time: a range asked for while one loads is loaded right after it, so the last asked wins.
+  const refresh = refresher(load);
   window.addEventListener("resize", () => drawn.forEach((instance) => instance.resize()));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    load().catch((error) => notify(error.message, true));
+    refresh();
   });
-  await load();
+  await refresh();
 }
 
 document.addEventListener("DOMContentLoaded", () => {

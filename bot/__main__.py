@@ -1,10 +1,12 @@
-"""Command line: `python -m bot run | db upgrade | staff add|trainer | policies load | nlu export | followups run|serve | telegram set-webhook`."""
+"""Command line: `python -m bot run | db upgrade | staff add|role|disable|reset | policies load | nlu export | followups run|serve | telegram set-webhook`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from typing import TYPE_CHECKING, List, Optional
+
+from bot.roles import ROLE_NAMES, Role
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -23,11 +25,16 @@ def build_parser() -> argparse.ArgumentParser:
     add = staff_commands.add_parser("add", help="create a staff account (password prompted, or $STAFF_PASSWORD)")
     add.add_argument("username")
     add.add_argument("--name", help="name shown in the console and to colleagues (default: the username)")
-    add.add_argument("--admin", action="store_true", help="may release any conversation; reviews the NLU inbox too")
-    add.add_argument("--trainer", action="store_true", help="reviews the NLU inbox (/console/nlu)")
-    trainer = staff_commands.add_parser("trainer", help="make an existing account a trainer (NLU inbox reviewer)")
-    trainer.add_argument("username")
-    trainer.add_argument("--remove", action="store_true", help="take the trainer role away instead")
+    add.add_argument("--role", choices=ROLE_NAMES, default="agent", help="what the account may do (docs/privacy.md; default agent)")
+    role = staff_commands.add_parser("role", help="give an existing account another role")
+    role.add_argument("username")
+    role.add_argument("role", choices=ROLE_NAMES)
+    disable = staff_commands.add_parser("disable", help="the account can no longer log in; its logins end at once")
+    disable.add_argument("username")
+    reset = staff_commands.add_parser(
+        "reset", help="a new password (one line on standard input, else a random one printed once); enables the account"
+    )
+    reset.add_argument("username")
     nlu = commands.add_parser("nlu", help="the NLU inbox: patient messages staff reviewed")
     nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
     export = nlu_commands.add_parser(
@@ -90,9 +97,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "staff":
         from bot import staff
 
-        if args.staff_command == "trainer":
-            return staff.trainer_command(args.username, not args.remove)
-        return staff.add_command(args.username, args.name, args.admin, args.trainer)
+        if args.staff_command == "role":
+            return staff.role_command(args.username, Role(args.role))
+        if args.staff_command == "disable":
+            return staff.disable_command(args.username)
+        if args.staff_command == "reset":
+            return staff.reset_command(args.username)
+        return staff.add_command(args.username, args.name, Role(args.role))
     if args.command == "nlu":
         from bot import nlu_export
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import KeyedError
 from bot.hospital import Hospital
+from bot.roles import Permission
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Staff, utcnow
 
@@ -231,9 +232,9 @@ def ensure_holder(handoff: Handoff, staff: Staff) -> None:
 
 
 def close(session: Session, handoff_id: int, staff: Staff) -> Handoff:
-    """Close a handoff held by `staff` (an admin may close any open one)."""
+    """Close a handoff held by `staff` (a supervisor or an admin may close any open one)."""
     handoff = get_handoff(session, handoff_id)
-    if not staff.is_admin:
+    if not staff.may(Permission.REASSIGN):
         ensure_holder(handoff, staff)
     elif handoff.status == "closed":
         raise HandoffConflict("handoff_closed")

@@ -12,8 +12,16 @@ _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 # Separators people type inside a number: spaces (also full-width), hyphens, dots, brackets.
 _SEPARATORS = re.compile(r"[\s\u3000\-\.\(\)（）]")
 _COUNTRY_PREFIX = re.compile(r"^(?:\+|00)?86(?=1\d{10}$)")
-# A mobile number anywhere in free text, not inside a longer run of digits.
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# A mobile number anywhere in free text, in every form check() accepts that a log or a message may carry:
+# ASCII or full-width digits, one space, full-width space or hyphen between any two digits
+# (138 1234 5678, 138-1234-5678), a +86 / 0086 / 86 prefix; never inside a longer run of digits.
+_DIGIT = "[0-9\uff10-\uff19]"
+_GAP = "[ \u3000\\-\uff0d]?"
+_MOBILE_IN_TEXT = re.compile(
+    f"(?<!{_DIGIT})(?:(?:[+\uff0b]|00|\uff10\uff10)?[8\uff18][6\uff16][ \u3000\\-\uff0d]*)?"
+    + _GAP.join(["[1\uff11]", "[3-9\uff13-\uff19]"] + [_DIGIT] * (MOBILE_LENGTH - 2))
+    + f"(?!{_DIGIT})"
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,11 @@ def mask(number: Optional[str]) -> str:
     return "***"
 
 
+def _masked_match(match: "re.Match[str]") -> str:
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", match.group(0)) if ch.isdigit())[-MOBILE_LENGTH:]
+    return mask(digits)
+
+
 def mask_text(text: str) -> str:
-    """Every mobile number inside a free text replaced by its masked form."""
-    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    """Every mobile number inside a free text (any form of _MOBILE_IN_TEXT) replaced by 138****5678."""
+    return _MOBILE_IN_TEXT.sub(_masked_match, text)

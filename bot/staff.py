@@ -1,4 +1,5 @@
-"""Staff accounts for the console: argon2 password hashes and expiring bearer tokens (stored hashed)."""
+"""Staff accounts for the console: argon2 password hashes, expiring bearer tokens (stored hashed), roles
+(bot/roles.py), disabling an account and resetting its password."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import re
 import secrets
 import sys
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Callable, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot import rate_limit
+from bot.roles import Role
 from bot.store.db import session_scope
 from bot.store.models import Staff, StaffToken, utcnow
 
@@ -23,6 +26,8 @@ DEFAULT_TOKEN_HOURS = 8.0
 MIN_PASSWORD_LENGTH = 8
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 PASSWORD_ENV = "STAFF_PASSWORD"
+# A generated password: 12 random bytes, 16 URL-safe characters.
+GENERATED_PASSWORD_BYTES = 12
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both cases take as long.
@@ -51,25 +56,65 @@ def create_staff(
     username: str,
     password: str,
     display_name: Optional[str] = None,
-    is_admin: bool = False,
-    is_trainer: bool = False,
+    role: Role = Role.AGENT,
 ) -> Staff:
     if not USERNAME_PATTERN.match(username):
         raise StaffError("username: 2-64 letters, digits, '.', '_' or '-'")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     if session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
         raise StaffError(f"staff account {username!r} already exists")
     staff = Staff(
         username=username,
         display_name=display_name or username,
         password_hash=_hasher.hash(password),
-        is_admin=is_admin,
-        is_trainer=is_trainer,
+        role=Role(role).value,
     )
     session.add(staff)
     session.flush()
     return staff
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StaffError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def find_staff(session: Session, username: str) -> Staff:
+    staff = session.scalars(select(Staff).where(Staff.username == username)).first()
+    if staff is None:
+        raise StaffError(f"no staff account {username!r}")
+    return staff
+
+
+def set_role(session: Session, username: str, role: Role) -> Staff:
+    """Give `username` another role (bot/roles.py); it applies to the account's next request."""
+    staff = find_staff(session, username)
+    staff.role = Role(role).value
+    session.flush()
+    return staff
+
+
+def disable(session: Session, username: str) -> Staff:
+    """The account can no longer log in, and every login it holds ends at once."""
+    staff = find_staff(session, username)
+    staff.disabled = True
+    session.execute(delete(StaffToken).where(StaffToken.staff_id == staff.id))
+    session.flush()
+    return staff
+
+
+def reset_password(session: Session, username: str, password: Optional[str] = None) -> str:
+    """A new password for `username` (a random one unless given); the account is enabled again, its logins
+    end and its failed logins are forgotten. Returns the password."""
+    staff = find_staff(session, username)
+    password = password if password is not None else secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    _check_password(password)
+    staff.password_hash = _hasher.hash(password)
+    staff.disabled = False
+    session.execute(delete(StaffToken).where(StaffToken.staff_id == staff.id))
+    rate_limit.forget_user(session, username)
+    session.flush()
+    return password
 
 
 def authenticate(session: Session, username: str, password: str) -> Optional[Staff]:
@@ -116,38 +161,47 @@ def ensure_bootstrap_admin(database_url: Optional[str] = None) -> Optional[str]:
     with session_scope(database_url) as session:
         if session.scalar(select(func.count(Staff.id))):
             return None
-        create_staff(session, username, password, is_admin=True)
+        create_staff(session, username, password, role=Role.ADMIN)
     return username
 
 
-def set_trainer(session: Session, username: str, trainer: bool = True) -> Staff:
-    """Give `username` the trainer role (reviews the NLU inbox), or take it away."""
-    staff = session.scalars(select(Staff).where(Staff.username == username)).first()
-    if staff is None:
-        raise StaffError(f"no staff account {username!r}")
-    staff.is_trainer = trainer
-    session.flush()
-    return staff
-
-
-def trainer_command(username: str, trainer: bool) -> int:
-    """`python -m bot staff trainer USERNAME [--remove]`."""
+def _run(action: Callable[[Session], str]) -> int:
+    """Run an account command in one transaction: print its outcome, or the error and exit status 1."""
     try:
         with session_scope() as session:
-            staff = set_trainer(session, username, trainer)
-            admin = staff.is_admin
+            outcome = action(session)
     except StaffError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if trainer:
-        print(f"{username!r} is a trainer: reviews the NLU inbox.")
-    else:
-        note = " (still reviews the NLU inbox as an admin)" if admin else ""
-        print(f"{username!r} is no longer a trainer{note}.")
+    print(outcome)
     return 0
 
 
-def add_command(username: str, display_name: Optional[str], is_admin: bool, is_trainer: bool = False) -> int:
+def role_command(username: str, role: Role) -> int:
+    """`python -m bot staff role USERNAME ROLE`."""
+    return _run(lambda session: f"{set_role(session, username, role).username!r} is now {Role(role).value}.")
+
+
+def disable_command(username: str) -> int:
+    """`python -m bot staff disable USERNAME`."""
+    return _run(lambda session: f"{disable(session, username).username!r} is disabled; its logins have ended.")
+
+
+def reset_command(username: str) -> int:
+    """`python -m bot staff reset USERNAME`: the new password from standard input when it is not a terminal
+    (one line), else a random one, printed once."""
+    given = None if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+
+    def reset(session: Session) -> str:
+        password = reset_password(session, username, given)
+        if given is not None:
+            return f"The password of {username!r} is set; its logins have ended."
+        return f"New password of {username!r} (shown once; give it to them in person): {password}"
+
+    return _run(reset)
+
+
+def add_command(username: str, display_name: Optional[str], role: Role) -> int:
     """`python -m bot staff add`: the password comes from $STAFF_PASSWORD or is prompted for twice."""
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
@@ -155,12 +209,7 @@ def add_command(username: str, display_name: Optional[str], is_admin: bool, is_t
         if password != getpass.getpass("Repeat password: "):
             print("error: the passwords differ", file=sys.stderr)
             return 1
-    try:
-        with session_scope() as session:
-            create_staff(session, username, password, display_name, is_admin, is_trainer)
-    except StaffError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    roles = ", ".join(role for role, held in (("admin", is_admin), ("trainer", is_trainer)) if held)
-    print(f"Staff account {username!r} created{f' ({roles})' if roles else ''}.")
-    return 0
+    return _run(
+        lambda session: f"Staff account {create_staff(session, username, password, display_name, role).username!r}"
+        f" created ({Role(role).value})."
+    )

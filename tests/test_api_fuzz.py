@@ -22,6 +22,7 @@ from bot import staff as accounts
 from bot.console.app import create_app
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
+from bot.roles import Role
 from bot.store import migrate
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Ticket, TicketEvent
@@ -39,7 +40,7 @@ def console_app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-un
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'console.db'}"
     migrate.upgrade(url)
     with session_scope(url) as session:
-        accounts.create_staff(session, "admin", PASSWORD, is_admin=True)
+        accounts.create_staff(session, "admin", PASSWORD, role=Role.ADMIN)
         session.add(Handoff(conversation_id="p-1", channel="rest", reason="user_request", priority="normal"))
         session.add(
             Ticket(number="TK202601010001", conversation_id="p-1", channel="rest", kind="refund", category="surgery",

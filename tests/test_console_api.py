@@ -21,6 +21,7 @@ from bot.console.app import create_app
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
 from bot.handoff_events import HandoffState, Snapshot, queue_event
+from bot.roles import Role
 from bot.store import migrate
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Ticket, TicketEvent, utcnow
@@ -56,7 +57,7 @@ def prepare(url: str) -> None:
     with session_scope(url) as session:
         accounts.create_staff(session, "li", PASSWORD, "李护士")
         accounts.create_staff(session, "wang", PASSWORD, "王医生")
-        accounts.create_staff(session, "boss", PASSWORD, "主管", is_admin=True)
+        accounts.create_staff(session, "boss", PASSWORD, "主管", role=Role.ADMIN)
 
 
 @pytest.fixture()
@@ -394,7 +395,7 @@ def test_staff_add_command_creates_an_account_that_can_log_in(tmp_path, monkeypa
     assert main(["staff", "add", "zhao"]) == 1
     with session_scope(url) as session:
         zhao = accounts.authenticate(session, "zhao", PASSWORD)
-        assert zhao is not None and zhao.display_name == "赵客服" and not zhao.is_admin
+        assert zhao is not None and zhao.display_name == "赵客服" and zhao.role == "agent"
 
 
 def test_the_api_is_described_by_openapi(client) -> None:

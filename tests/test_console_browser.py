@@ -171,7 +171,7 @@ def test_a_nurse_flags_a_misunderstood_message_a_trainer_corrects_it_and_the_exp
     with session_scope(database) as session:
         handoff_id = session.scalars(select(Handoff.id).where(Handoff.conversation_id == conversation_id)).one()
     accounts = dict(system.env, STAFF_PASSWORD="nurse-and-trainer-password")
-    for args in (["nurse-" + conversation_id[-4:], "--name", "护士"], ["trainer-" + conversation_id[-4:], "--trainer"]):
+    for args in (["nurse-" + conversation_id[-4:], "--name", "护士"], ["trainer-" + conversation_id[-4:], "--role", "trainer"]):
         made = subprocess.run([sys.executable, "-m", "bot", "staff", "add", *args], cwd=ROOT, env=accounts,
                               capture_output=True, text=True, timeout=120)
         assert made.returncode == 0, made.stderr

@@ -62,7 +62,7 @@ def _staff_before_trainers_then_head(url: str) -> list:
         migrate.upgrade(url)
         command_downgrade_and_up(url)
         with engine.connect() as conn:
-            return conn.execute(text("SELECT username, is_trainer FROM staff")).all()
+            return conn.execute(text("SELECT username, role FROM staff")).all()
     finally:
         engine.dispose()
 
@@ -76,11 +76,51 @@ def command_downgrade_and_up(url: str) -> None:
 
 def test_existing_staff_are_no_trainers_after_the_nlu_inbox_migration(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
-    assert [tuple(row) for row in _staff_before_trainers_then_head(url)] == [("old", False)]
+    assert [tuple(row) for row in _staff_before_trainers_then_head(url)] == [("old", "agent")]
     assert schema_differences(url) == []
+
+
+def _roles_through_the_roles_migration(url: str) -> None:
+    """0009 turns is_admin / is_trainer into staff.role, and back when it goes down."""
+    from alembic import command
+    from sqlalchemy import text
+
+    migrate.upgrade(url, "0008")
+    engine = create_engine(url, future=True)
+    try:
+        with engine.begin() as conn:
+            for name, admin, trainer in (("chief", True, True), ("zhao", False, True), ("li", False, False)):
+                conn.execute(text(
+                    "INSERT INTO staff (username, display_name, password_hash, is_admin, is_trainer, disabled, created_at)"
+                    " VALUES (:n, :n, 'x', :a, :t, false, CURRENT_TIMESTAMP)"
+                ), {"n": name, "a": admin, "t": trainer})
+        migrate.upgrade(url)
+        with engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT username, role FROM staff")).all()) == {
+                "chief": "admin", "zhao": "trainer", "li": "agent"
+            }
+        command.downgrade(migrate.alembic_config(url), "0008")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT username, is_admin, is_trainer FROM staff")).all()
+            assert {r[0]: (bool(r[1]), bool(r[2])) for r in rows} == {
+                "chief": (True, False), "zhao": (False, True), "li": (False, False)
+            }
+        migrate.upgrade(url)
+        assert schema_differences(url) == []
+    finally:
+        engine.dispose()
+
+
+def test_admins_and_trainers_keep_their_role_through_the_roles_migration(tmp_path) -> None:
+    _roles_through_the_roles_migration(f"sqlite:///{tmp_path / 'app.db'}")
+
+
+def test_admins_and_trainers_keep_their_role_through_the_roles_migration_on_postgres() -> None:
+    with fresh_postgres_database() as url:
+        _roles_through_the_roles_migration(url)
 
 
 def test_existing_staff_are_no_trainers_after_the_nlu_inbox_migration_on_postgres() -> None:
     with fresh_postgres_database() as url:
-        assert [tuple(row) for row in _staff_before_trainers_then_head(url)] == [("old", False)]
+        assert [tuple(row) for row in _staff_before_trainers_then_head(url)] == [("old", "agent")]
         assert schema_differences(url) == []

@@ -26,6 +26,7 @@ from bot.__main__ import main
 from bot.console.app import create_app
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
+from bot.roles import Permission, Role
 from bot.store import migrate
 from bot.store.db import session_scope
 from bot.store.models import CollectCursor, Handoff, NluInboxItem, Staff
@@ -103,8 +104,8 @@ def database(tmp_path) -> str:
     migrate.upgrade(url)
     with session_scope(url) as session:
         accounts.create_staff(session, "li", PASSWORD, "李护士")
-        accounts.create_staff(session, "zhao", PASSWORD, "赵训练员", is_trainer=True)
-        accounts.create_staff(session, "boss", PASSWORD, "主管", is_admin=True)
+        accounts.create_staff(session, "zhao", PASSWORD, "赵训练员", role=Role.TRAINER)
+        accounts.create_staff(session, "boss", PASSWORD, "主管", role=Role.ADMIN)
     return url
 
 
@@ -207,9 +208,9 @@ def test_a_database_without_rasas_events_has_an_empty_inbox(client) -> None:
 def test_only_trainers_and_admins_review(client, database) -> None:
     store_conversation(database, "patient-a", conversation(FALLBACK))
     li, zhao, boss = login(client, "li"), login(client, "zhao"), login(client, "boss")
-    assert client.get("/api/me", headers=li).json()["is_trainer"] is False
-    assert client.get("/api/me", headers=zhao).json()["is_trainer"] is True
-    assert client.get("/api/me", headers=boss).json()["is_trainer"] is True  # an admin is a trainer too
+    assert "train" not in client.get("/api/me", headers=li).json()["permissions"]
+    assert client.get("/api/me", headers=zhao).json()["permissions"] == ["train"]
+    assert "train" in client.get("/api/me", headers=boss).json()["permissions"]  # an admin reviews too
 
     item_id = inbox(client, zhao)[0]["id"]
     for method, path, body in [
@@ -470,17 +471,17 @@ def test_a_patients_markup_and_line_breaks_cannot_break_the_file(database, tmp_p
 # ---------------------------------------------------------------- accounts
 
 
-def test_staff_add_trainer_and_the_trainer_command(database, monkeypatch, capsys) -> None:
+def test_staff_add_a_trainer_and_the_role_command(database, monkeypatch, capsys) -> None:
     monkeypatch.setenv("DATABASE_URL", database)
     monkeypatch.setenv("STAFF_PASSWORD", PASSWORD)
-    assert main(["staff", "add", "sun", "--name", "孙老师", "--trainer"]) == 0
+    assert main(["staff", "add", "sun", "--name", "孙老师", "--role", "trainer"]) == 0
     assert "(trainer)" in capsys.readouterr().out
-    assert main(["staff", "trainer", "li"]) == 0
-    assert main(["staff", "trainer", "zhao", "--remove"]) == 0
-    assert main(["staff", "trainer", "nobody"]) == 1
+    assert main(["staff", "role", "li", "trainer"]) == 0
+    assert main(["staff", "role", "zhao", "agent"]) == 0
+    assert main(["staff", "role", "nobody", "trainer"]) == 1
     with session_scope(database) as session:
-        roles = {s.username: (s.is_trainer, s.may_train) for s in session.scalars(select(Staff))}
-    assert roles == {"sun": (True, True), "li": (True, True), "zhao": (False, False), "boss": (False, True)}
+        roles = {s.username: (s.role, s.may(Permission.TRAIN)) for s in session.scalars(select(Staff))}
+    assert roles == {"sun": ("trainer", True), "li": ("trainer", True), "zhao": ("agent", False), "boss": ("admin", True)}
 
 
 def test_the_export_added_to_the_training_data_keeps_tests_test_nlu_data_passing(database, tmp_path) -> None:

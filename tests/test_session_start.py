@@ -110,7 +110,7 @@ def test_a_patient_waiting_for_a_person_stays_paused_in_the_new_session(database
 def test_a_conversation_a_staff_member_holds_stays_paused_in_the_new_session(database: str, domain: Domain) -> None:
     handoff_id = open_handoff(database, "held-patient")
     with session_scope(database) as session:
-        nurse = Staff(username="nurse", display_name="护士", password_hash="x", is_admin=False)
+        nurse = Staff(username="nurse", display_name="护士", password_hash="x", role="agent")
         session.add(nurse)
         session.flush()
         handoffs.claim(session, handoff_id, nurse)
@@ -121,7 +121,7 @@ def test_a_conversation_a_staff_member_holds_stays_paused_in_the_new_session(dat
 def test_after_release_the_new_session_is_the_bots_like_rasas_default(database: str, domain: Domain) -> None:
     handoff_id = open_handoff(database, "released-patient")
     with session_scope(database) as session:
-        admin = Staff(username="admin", display_name="管理员", password_hash="x", is_admin=True)
+        admin = Staff(username="admin", display_name="管理员", password_hash="x", role="admin")
         session.add(admin)
         session.flush()
         handoffs.close(session, handoff_id, admin)

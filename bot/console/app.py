@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -18,9 +18,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot import logging_filter, staff
 from bot.console import messages
 from bot.console.config import ConsoleConfig
+from bot.console.deps import permitted
 from bot.console.rasa_api import RasaClient
 from bot.console.schemas import ErrorOut, InvalidRequestOut
+from bot.roles import Permission
 from bot.console.routers import (
+    audit,
     auth,
     conversations,
     events,
@@ -36,6 +39,12 @@ from bot.console.routers import (
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# What a role must allow (bot/roles.py) for every call of a router; auth (login, me, logout), the NLU
+# inbox (its own checks: any staff member flags, trainers review), audit (its own) and the pages need a login at most.
+ROUTER_PERMISSIONS = {
+    Permission.QUEUE: (handoffs, events, conversations, tickets, followups, replies, notes),
+    Permission.REPORTS: (reports,),
+}
 logger = logging.getLogger(__name__)
 # What FastAPI says when a request body is not UTF-8 JSON at all (fastapi/routing.py).
 BODY_NOT_PARSED = "There was an error parsing the body"
@@ -88,6 +97,7 @@ def create_app(config: Optional[ConsoleConfig] = None, rasa: Optional[RasaClient
         # What every call may answer besides its own result (the console's handlers below).
         responses={
             401: {"model": ErrorOut, "description": "missing, wrong or expired access token"},
+            403: {"model": ErrorOut, "description": "the caller's role does not allow this (bot/roles.py)"},
             422: {"model": InvalidRequestOut, "description": "the request does not fit the schema"},
         },
     )
@@ -97,8 +107,11 @@ def create_app(config: Optional[ConsoleConfig] = None, rasa: Optional[RasaClient
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
-    for module in (auth, handoffs, events, conversations, tickets, followups, replies, notes, reports, nlu, pages, widget):
+    for module in (auth, audit, nlu, pages, widget):
         app.include_router(module.router)
+    for permission, modules in ROUTER_PERMISSIONS.items():
+        for module in modules:
+            app.include_router(module.router, dependencies=[Depends(permitted(permission))])
     app.mount("/console/static", StaticFiles(directory=str(STATIC_DIR)), name="console-static")
 
     @app.get("/health", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: configuration, the Rasa client, and the logged-in staff member."""
+"""FastAPI dependencies: configuration, the Rasa client, the logged-in staff member and what their role permits."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot import staff as accounts
 from bot.console import messages
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
+from bot.roles import PERMISSIONS, ROLE_NAMES, Permission, Role
 from bot.store.db import session_scope
 from bot.store.models import Staff
 
@@ -56,8 +58,43 @@ def current_staff(
     return staff
 
 
-def current_trainer(staff: Staff = Depends(current_staff)) -> Staff:
-    """The logged-in staff member if they review the NLU inbox (a trainer or an admin); 403 otherwise."""
-    if not staff.may_train:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=messages.text("not_trainer"))
-    return staff
+def _not_permitted(staff: Staff, permission: Permission) -> str:
+    allowed = [messages.text(f"role_{role.value}") for role in Role if permission in PERMISSIONS[role]]
+    return messages.text(
+        "not_permitted",
+        role=messages.text(f"role_{staff.role}") if staff.role in ROLE_NAMES else staff.role,
+        action=messages.text(f"permission_{permission.value}"),
+        allowed=messages.text("role_separator").join(allowed),
+    )
+
+
+def permitted(permission: Permission) -> Callable[[Staff], Staff]:
+    """A dependency: the logged-in staff member if their role allows `permission` (bot/roles.py); 403 otherwise."""
+
+    def check(staff: Staff = Depends(current_staff)) -> Staff:
+        if not staff.may(permission):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=_not_permitted(staff, permission))
+        return staff
+
+    return check
+
+
+current_trainer = permitted(Permission.TRAIN)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
+    return request.client.host if request.client else "unknown"
+
+
+def audited(action: str, target_kind: str, parameter: str) -> Callable[..., None]:
+    """A dependency that writes to the audit log (bot/audit.py) that the logged-in staff member asked for the
+    object the path parameter `parameter` names, before the answer is made (a refused or missing one too)."""
+
+    def record(request: Request, staff: Staff = Depends(current_staff), config: ConsoleConfig = Depends(get_config)) -> None:
+        with session_scope(config.database_url) as session:
+            audit.record(
+                session, staff.username, action, target_kind, str(request.path_params[parameter]), client_address(request)
+            )
+
+    return record

@@ -8,8 +8,30 @@ from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, constr, root_validator
 
+from bot import phone
+
 MAX_MESSAGE_LENGTH = 4000
 MAX_NOTE_LENGTH = 2000
+
+
+class MaskedText(str):
+    """Free text shown to staff (what a patient wrote, a note): every mobile number in it is masked as
+    138****5678 (bot/phone.py), whatever the staff member's role; the full number of a ticket is only
+    revealed by GET /api/tickets/{number}/phone, which is audited."""
+
+    @classmethod
+    def __get_validators__(cls):  # type: ignore[no-untyped-def]
+        yield cls.validate
+
+    @classmethod
+    def __modify_schema__(cls, field_schema: Dict[str, Any]) -> None:
+        field_schema.update(type="string", description="mobile numbers masked as 138****5678")
+
+    @classmethod
+    def validate(cls, value: object) -> "MaskedText":
+        if not isinstance(value, str):
+            raise TypeError("string required")
+        return cls(phone.mask_text(value))
 
 
 class HandoffStatus(str, Enum):
@@ -91,8 +113,9 @@ class TokenResponse(BaseModel):
 class StaffOut(BaseModel):
     username: str
     display_name: str
-    is_admin: bool
-    is_trainer: bool  # reviews the NLU inbox (trainers and admins)
+    # bot/roles.py: agent, supervisor, admin or trainer, and what that role may do.
+    role: str
+    permissions: List[str]
 
 
 class HandoffOut(BaseModel):
@@ -131,7 +154,7 @@ class ConversationNoteOut(BaseModel):
     conversation_id: str
     staff: str
     staff_name: str
-    text: str
+    text: MaskedText
     created_at: datetime
 
 
@@ -147,7 +170,7 @@ class CannedReplyOut(BaseModel):
 
 class TranscriptLine(BaseModel):
     role: str
-    text: str
+    text: MaskedText
     time: datetime
     timestamp: float  # Rasa's event timestamp: names a patient message for POST /api/nlu/flag
     staff: Optional[str]
@@ -172,15 +195,14 @@ class TicketEventOut(BaseModel):
     actor: str
     from_status: Optional[str]
     to_status: Optional[str]
-    note: Optional[str]
+    note: Optional[MaskedText]
     patient_visible: bool = False
 
 
 class TicketDetail(TicketOut):
     channel: Optional[str]
     surgery_time: Optional[str]
-    description: Optional[str]
-    phone: str
+    description: Optional[MaskedText]
     updated_at: datetime
     history: List[TicketEventOut]
 
@@ -205,7 +227,7 @@ class InboxItemOut(BaseModel):
     conversation_id: str
     timestamp: float
     time: datetime
-    text: str
+    text: MaskedText
     predicted_intent: Optional[str]
     confidence: Optional[float]
     reason: InboxReason
@@ -261,11 +283,11 @@ class FollowUpOut(BaseModel):
     kind: str
     due_at: datetime
     status: str
-    text: str
+    text: MaskedText
     ticket_number: Optional[str]
     procedure: Optional[str]
     sent_at: Optional[datetime]
-    answer: Optional[str]
+    answer: Optional[MaskedText]
     last_error: Optional[str]
 
 
@@ -296,3 +318,22 @@ class PostopPlanIn(BaseModel):
     procedure: constr(strip_whitespace=True, min_length=1, max_length=32)  # type: ignore[valid-type]
     surgery_date: date
     tier: MemberTier = MemberTier.ordinary
+
+
+class PhoneOut(BaseModel):
+    """A ticket's full phone number (GET /api/tickets/{number}/phone: supervisors and admins, audited)."""
+
+    number: str
+    phone: str
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    actor: str
+    # transcript_read, ticket_read, phone_revealed, patient_export, patient_delete
+    action: str
+    # conversation, ticket or patient, and its id, number or masked phone
+    target_kind: str
+    target: str
+    client: str
+    created_at: datetime

@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
+from bot.roles import Permission, Role, permissions
+
 Base = declarative_base()
 
 TICKET_KINDS = ("refund", "complaint", "revision", "postop", "consultation")
@@ -36,6 +38,9 @@ NLU_INBOX_STATUSES = ("open", "confirmed", "corrected", "dismissed")
 # What the hospital sends of its own accord (bot/followups/), and where each one stands.
 FOLLOWUP_KINDS = ("postop_checkin", "ticket_update", "deadline_notice", "satisfaction_survey")
 FOLLOWUP_STATUSES = ("scheduled", "sent", "answered", "failed", "cancelled")
+# What the audit log records (bot/audit.py), and what it was done to.
+AUDIT_ACTIONS = ("transcript_read", "ticket_read", "phone_revealed", "patient_export", "patient_delete")
+AUDIT_TARGETS = ("conversation", "ticket", "patient")
 
 
 def utcnow() -> datetime:
@@ -122,16 +127,15 @@ class Staff(Base):
     username = Column(String(64), nullable=False, unique=True)
     display_name = Column(String(64), nullable=False)
     password_hash = Column(String(255), nullable=False)
-    is_admin = Column(Boolean, nullable=False, default=False)
-    # Reviews the NLU inbox (the console's /console/nlu); an admin may too.
-    is_trainer = Column(Boolean, nullable=False, default=False, server_default=false())
+    # bot/roles.py: agent, supervisor, admin or trainer, and what each may do.
+    role = Column(String(16), nullable=False, default=Role.AGENT.value, server_default=Role.AGENT.value)
+    # A disabled account cannot log in and its tokens stop working (python -m bot staff disable).
     disabled = Column(Boolean, nullable=False, default=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
-    @property
-    def may_train(self) -> bool:
-        """Whether this account reviews the NLU inbox: trainers and admins."""
-        return bool(self.is_trainer or self.is_admin)
+    def may(self, permission: Permission) -> bool:
+        """Whether this account's role allows `permission`."""
+        return permission in permissions(self.role)
 
 
 class StaffToken(Base):
@@ -146,6 +150,24 @@ class StaffToken(Base):
     expires_at = Column(UTCDateTime, nullable=False)
 
     staff = relationship("Staff")
+
+
+class AuditEntry(Base):
+    """Who read or revealed which patient's data, when and from where (bot/audit.py); admins read the log."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_kind", "target"),)
+
+    id = Column(Integer, primary_key=True)
+    # A staff username, or `cli:<user>` for a command run on the server.
+    actor = Column(String(64), nullable=False, index=True)
+    # AUDIT_ACTIONS
+    action = Column(String(32), nullable=False)
+    # AUDIT_TARGETS: a conversation (its id), a ticket (its number) or a patient (a masked phone).
+    target_kind = Column(String(16), nullable=False)
+    target = Column(String(255), nullable=False)
+    client = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
 
 
 class LoginFailure(Base):
@@ -329,6 +351,7 @@ __all__ = [
     "TicketEvent",
     "Staff",
     "StaffToken",
+    "AuditEntry",
     "Handoff",
     "ChannelState",
     "LoginFailure",

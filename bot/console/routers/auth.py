@@ -12,6 +12,7 @@ from bot import staff as accounts
 from bot.console import messages
 from bot.console.deps import SessionScope, bearer, current_staff, get_sessions
 from bot.console.schemas import ErrorOut, LoginRequest, StaffOut, TokenResponse
+from bot.roles import permissions
 from bot.store.models import Staff, utcnow
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -56,7 +57,10 @@ def login(body: LoginRequest, request: Request, sessions: SessionScope = Depends
 @router.get("/me", response_model=StaffOut)
 def me(staff: Staff = Depends(current_staff)) -> StaffOut:
     return StaffOut(
-        username=staff.username, display_name=staff.display_name, is_admin=staff.is_admin, is_trainer=staff.may_train
+        username=staff.username,
+        display_name=staff.display_name,
+        role=staff.role,
+        permissions=sorted(permission.value for permission in permissions(staff.role)),
     )
 
 

@@ -13,6 +13,7 @@ from bot.console.config import ConsoleConfig
 from bot.console.deps import SessionScope, current_staff, get_config, get_rasa, get_sessions
 from bot.console.rasa_api import RasaClient, RasaUnavailable
 from bot.console.schemas import HandoffOut, HandoffStatus, MessageIn, MessageOut
+from bot.roles import Permission
 from bot.store.models import Handoff, Staff, utcnow
 
 # Ids are database integers: a larger number names no handoff (and would overflow the driver).
@@ -135,7 +136,7 @@ def release(
     try:
         with sessions() as session:
             handoff = handoffs.get_handoff(session, handoff_id)
-            if not staff.is_admin:
+            if not staff.may(Permission.REASSIGN):
                 handoffs.ensure_holder(handoff, staff)
             elif handoff.status == "closed":
                 raise handoffs.HandoffConflict("handoff_closed")

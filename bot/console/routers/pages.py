@@ -61,6 +61,12 @@ def reports_page(request: Request) -> HTMLResponse:
     return TEMPLATES.TemplateResponse("reports.html", {"request": request, "page": "reports"})
 
 
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request) -> HTMLResponse:
+    """The audit log, for admins (the API answers others 403)."""
+    return TEMPLATES.TemplateResponse("audit.html", {"request": request, "page": "audit"})
+
+
 @router.get("/vendor/echarts.min.js")
 def echarts_script() -> FileResponse:
     if not ECHARTS.exists():

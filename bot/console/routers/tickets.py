@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from bot import phone
 from bot.console import messages, tickets
-from bot.console.deps import SessionScope, current_staff, get_sessions
+from bot.console.deps import SessionScope, audited, current_staff, get_sessions
 from bot.console.schemas import (
     TicketCategory,
     TicketDetail,
@@ -57,7 +57,6 @@ def ticket_detail(ticket: Ticket) -> TicketDetail:
         channel=ticket.channel,
         surgery_time=ticket.surgery_time,
         description=ticket.description,
-        phone=ticket.phone,
         updated_at=ticket.updated_at,
         history=history,
     )
@@ -89,8 +88,10 @@ def list_tickets(
         return [ticket_out(t, now) for t in tickets.list_tickets(session, where, now)]
 
 
-@router.get("/{number}", response_model=TicketDetail)
+@router.get("/{number}", response_model=TicketDetail, dependencies=[Depends(audited("ticket_read", "ticket", "number"))])
 def get_ticket(number: str, sessions: SessionScope = Depends(get_sessions)) -> TicketDetail:
+    """The ticket with its history; the phone masked (GET /api/tickets/{number}/phone reveals it). Each read is
+    written to the audit log."""
     try:
         with sessions() as session:
             return ticket_detail(tickets.get_ticket(session, number))

@@ -96,7 +96,8 @@ async function whoAmI() {
   const who = document.getElementById("who");
   who.textContent = `${me.display_name}（${me.username}）`;
   who.hidden = false;
-  document.getElementById("nlu-link").hidden = !me.is_trainer;
+  document.body.dataset.permissions = me.permissions.join(" ");
+  for (const link of document.querySelectorAll("[data-permission]")) link.hidden = !me.permissions.includes(link.dataset.permission);
   const logout = document.getElementById("logout");
   logout.hidden = false;
   logout.addEventListener("click", async () => {
@@ -348,7 +349,9 @@ function loginPage() {
 }
 
 async function queuePage() {
-  await whoAmI();
+  const me = await whoAmI();
+  // A trainer's console is the NLU inbox (bot/roles.py).
+  if (!me.permissions.includes("queue")) return location.assign("/console/nlu");
   setUpAlerts();
   let status = "waiting";
   const body = document.getElementById("queue-body");
@@ -471,7 +474,7 @@ async function conversationPage() {
     showWaiting(document.getElementById("handoff-waiting"), handoff.waiting_seconds, handoff.status === "waiting");
     const mine = handoff.status === "active" && handoff.assigned_to === me.username;
     claimButton.hidden = handoff.status !== "waiting";
-    releaseButton.hidden = !(mine || (me.is_admin && handoff.status !== "closed"));
+    releaseButton.hidden = !(mine || (me.permissions.includes("reassign") && handoff.status !== "closed"));
     replyText.disabled = replyButton.disabled = !mine;
     replyText.placeholder = mine ? "输入回复，按“发送”发给患者" : "接手后可在这里回复患者";
   }
@@ -570,6 +573,23 @@ async function loadTickets(conversationId) {
   await Promise.all([...box.children].map((card) => card.refresh()));
 }
 
+// A ticket's phone, masked; roles that may see the whole number (bot/roles.py) get a button that asks for it,
+// and the server writes that to the audit log.
+function phoneField(number, masked) {
+  const shown = el("span", { class: "mono phone" }, masked);
+  if (!(document.body.dataset.permissions || "").split(" ").includes("reveal_phone")) return shown;
+  const reveal = el("button", { type: "button", class: "link reveal-phone", title: "查看会记入审计日志" }, "显示完整号码");
+  reveal.addEventListener("click", async () => {
+    try {
+      shown.textContent = (await api("GET", `/api/tickets/${encodeURIComponent(number)}/phone`)).phone;
+      reveal.remove();
+    } catch (error) {
+      notify(error.message, true);
+    }
+  });
+  return el("span", {}, shown, " ", reveal);
+}
+
 function ticketCard(number) {
   const card = el("article", { class: "ticket", "data-number": number });
   card.refresh = async () => {
@@ -626,7 +646,9 @@ function ticketCard(number) {
       el(
         "p",
         { class: "meta" },
-        `${label(TICKET_CATEGORY, ticket.category)} · ${label(TICKET_SEVERITY, ticket.severity)} · 项目：${ticket.procedure || "—"} · 手术时间：${ticket.surgery_time || "—"} · 手机：${ticket.phone} · 登记于 ${clock(ticket.created_at)}`,
+        `${label(TICKET_CATEGORY, ticket.category)} · ${label(TICKET_SEVERITY, ticket.severity)} · 项目：${ticket.procedure || "—"} · 手术时间：${ticket.surgery_time || "—"} · 手机：`,
+        phoneField(number, ticket.phone_masked),
+        ` · 登记于 ${clock(ticket.created_at)}`,
       ),
       el("p", { class: "description" }, ticket.description || ""),
       el("h4", {}, "处理记录"),

@@ -6,6 +6,12 @@ same database) counts the same attempts; an in-memory counter would give an atta
 per worker. Limits: `LOGIN_MAX_FAILURES_PER_USER` (default 5) per username and
 `LOGIN_MAX_FAILURES_PER_CLIENT` (default 20; a hospital's front desks often share one address)
 per client, within `LOGIN_FAILURE_WINDOW_MINUTES` (default 15).
+
+`reserve` checks the limits and counts the attempt in one transaction that no other attempt for the same
+username or client can interleave with (PostgreSQL: advisory locks held until the commit; SQLite: the
+database's write lock, taken by the transaction's first statement), before the password is checked. So a
+burst of parallel guesses gets no more than the limit: the attempts after it find the earlier ones counted.
+A successful login then forgets the username's failures, its own reservation included.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.settings import positive_number
@@ -24,6 +30,9 @@ from bot.store.models import LoginFailure, utcnow
 DEFAULT_MAX_PER_USER = 5
 DEFAULT_MAX_PER_CLIENT = 20
 DEFAULT_WINDOW_MINUTES = 15.0
+# The first key of PostgreSQL's two-key advisory locks taken by `reserve` (the second: a hash of the username
+# or client), so they cannot meet another use of advisory locks.
+ADVISORY_LOCK_SPACE = 14_001
 _USERNAME_LENGTH = LoginFailure.__table__.c.username.type.length
 _CLIENT_LENGTH = LoginFailure.__table__.c.client.type.length
 
@@ -70,6 +79,31 @@ def retry_after(
         _seconds_blocked(session, LoginFailure.username, _key(username, _USERNAME_LENGTH), limits.per_user, limits, now),
         _seconds_blocked(session, LoginFailure.client, _key(client, _CLIENT_LENGTH), limits.per_client, limits, now),
     )
+
+
+def _serialize(session: Session, username: str, client: str, limits: Limits, now: datetime) -> None:
+    """Make the rest of this transaction wait for any other attempt on the same username or client."""
+    if session.get_bind().dialect.name == "postgresql":
+        for key in sorted((f"user:{username}", f"client:{client}")):  # one order everywhere: no deadlock
+            session.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_SPACE, func.hashtext(key))))
+    # On SQLite this write, the transaction's first statement, takes the database's write lock until the commit.
+    session.execute(delete(LoginFailure).where(LoginFailure.created_at <= now - limits.window))
+
+
+def reserve(
+    session: Session, username: str, client: str, limits: Optional[Limits] = None, now: Optional[datetime] = None
+) -> int:
+    """Before a password is checked: the seconds the caller must wait (nothing is counted then), or 0 after
+    counting this attempt as a failure (a successful login forgets it). Call it first in its transaction and
+    commit right after: the check and the count are one step for concurrent attempts."""
+    limits = limits or Limits.from_environment()
+    now = now or utcnow()
+    username, client = _key(username, _USERNAME_LENGTH), _key(client, _CLIENT_LENGTH)
+    _serialize(session, username, client, limits, now)
+    wait = retry_after(session, username, client, limits, now)
+    if not wait:
+        record_failure(session, username, client, limits, now)
+    return wait
 
 
 def record_failure(

@@ -10,17 +10,12 @@ from fastapi.security import HTTPAuthorizationCredentials
 from bot import rate_limit
 from bot import staff as accounts
 from bot.console import messages
-from bot.console.deps import SessionScope, bearer, current_staff, get_sessions
+from bot.console.deps import SessionScope, bearer, client_address, current_staff, get_sessions
 from bot.console.schemas import ErrorOut, LoginRequest, StaffOut, TokenResponse
 from bot.roles import permissions
 from bot.store.models import Staff, utcnow
 
 router = APIRouter(prefix="/api", tags=["auth"])
-
-
-def _client(request: Request) -> str:
-    """The caller's address (uvicorn puts a trusted proxy's X-Forwarded-For here)."""
-    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -33,20 +28,19 @@ def _client(request: Request) -> str:
 )
 def login(body: LoginRequest, request: Request, sessions: SessionScope = Depends(get_sessions)) -> TokenResponse:
     """A bearer token for a valid username and password. After too many failures for the username or
-    from the caller's address, 429 with `Retry-After` (seconds) until the window has passed."""
-    client = _client(request)
+    from the caller's address, 429 with `Retry-After` (seconds) until the window has passed; parallel
+    attempts get no more than the limit (bot/rate_limit.py `reserve`)."""
     with sessions() as session:
-        wait = rate_limit.retry_after(session, body.username, client)
-        if wait:
-            raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                detail=messages.text("too_many_logins", minutes=math.ceil(wait / 60)),
-                headers={"Retry-After": str(wait)},
-            )
+        wait = rate_limit.reserve(session, body.username, client_address(request))
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=messages.text("too_many_logins", minutes=math.ceil(wait / 60)),
+            headers={"Retry-After": str(wait)},
+        )
+    with sessions() as session:
         staff = accounts.authenticate(session, body.username, body.password)
-        if staff is None:
-            rate_limit.record_failure(session, body.username, client)
-        else:
+        if staff is not None:
             rate_limit.forget_user(session, body.username)
             token = accounts.issue_token(session, staff)
     if staff is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -20,13 +20,14 @@ from actions.forms import (
     user_intents,
     user_texts,
 )
-from bot import answers, client_identity, form_input, lookup_limit, phone, policies, procedures, tickets
+from bot import answers, client_identity, form_input, lookup_limit, phone, policies, procedures, sms, ticket_codes, tickets
 
 log = logging.getLogger(__name__)
 
 TICKET_FORM = "ticket_form"
 TICKET_FORM_SLOTS = ("procedure", "surgery_time", "problem_description", "phone_number", "ticket_confirmed")
-LOOKUP_SLOTS = ("status_phone", "ticket_number")
+LOOKUP_SLOTS = ("status_phone", "status_code", "ticket_number")
+CODE_SLOT = "status_code"
 
 
 def ticket_kind(tracker: Tracker) -> str:
@@ -193,9 +194,46 @@ class ActionCancelForm(Action):
         return [ActiveLoop(None)] + [SlotSet(slot, None) for slot in slots]
 
 
+def _lookup_keys(tracker: Tracker) -> Tuple[str, ...]:
+    """What a lookup miss in this conversation counts against (bot/lookup_limit.py)."""
+    return lookup_limit.keys(
+        phone=phone.check(tracker.get_slot("status_phone")).number or None,
+        ticket=tracker.get_slot("ticket_number"),
+        client=client_identity.of_latest_message(tracker.events),
+        conversation=tracker.sender_id,
+    )
+
+
+def _human_button(snapshot: policies.PolicySnapshot) -> Dict[str, str]:
+    return {"title": answers.prompt("buttons.human", snapshot), "payload": "/request_human"}
+
+
+def needs_code(tracker: Tracker) -> bool:
+    """Whether the lookup must be proven with a one-time code: the ticket number and the phone on it,
+    given in a conversation that did not open the ticket, while lookups are not stopped."""
+    number = tracker.get_slot("ticket_number")
+    owner = tickets.opener_of(number, tracker.get_slot("status_phone")) if number else None
+    return owner is not None and owner != tracker.sender_id and not lookup_limit.blocked(_lookup_keys(tracker))
+
+
+def _code_message(
+    to_phone: str, code: str, limits: ticket_codes.CodeLimits, snapshot: policies.PolicySnapshot
+) -> sms.SmsMessage:
+    params = {"code": code, "minutes": str(limits.minutes)}
+    return sms.SmsMessage(to_phone, answers.prompt("sms_ticket_code", snapshot, **params), params)
+
+
 class ValidateTicketStatusForm(PatientFormValidation):
     def name(self) -> Text:
         return "validate_ticket_status_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Text]:
+        """The code is asked for only when the ticket is not this conversation's own (`needs_code`)."""
+        if await asyncio.to_thread(needs_code, tracker):
+            return domain_slots
+        return [slot for slot in domain_slots if slot != CODE_SLOT]
 
     def validate_status_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
@@ -208,17 +246,76 @@ class ValidateTicketStatusForm(PatientFormValidation):
             _say_phone_problem(dispatcher, check, policies.current())
         return {"status_phone": None}
 
+    async def validate_status_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        """The right code proves the ticket is the patient's; a wrong one counts as a lookup miss."""
+        snapshot = policies.current()
+        code = ticket_codes.code_in(value if isinstance(value, str) else None)
+        if code is None:
+            say(dispatcher, "invalid.status_code_format", snapshot)
+            return {CODE_SLOT: None}
+        number = tracker.get_slot("ticket_number") or ""
+        check = await asyncio.to_thread(ticket_codes.verify, number, tracker.sender_id, code)
+        if check is ticket_codes.Check.VERIFIED:
+            return {CODE_SLOT: code}
+        if check is ticket_codes.Check.WRONG:
+            await asyncio.to_thread(lookup_limit.record_miss, _lookup_keys(tracker))
+            say(dispatcher, "invalid.status_code_wrong", snapshot)
+        else:
+            say(dispatcher, "invalid.status_code_expired", snapshot, minutes=ticket_codes.CodeLimits.from_environment().minutes)
+        return {CODE_SLOT: None}
+
 
 class ActionAskStatusPhone(AskAction):
     slot = "status_phone"
+
+
+class ActionAskStatusCode(Action):
+    """Sends the code to the phone on the ticket and asks for it; while a code is live, only asks again.
+
+    When the SMS cannot be sent, or the ticket's codes for the hour are used up, the patient is told
+    and offered a person, and the lookup ends without showing the ticket.
+    """
+
+    def name(self) -> Text:
+        return "action_ask_status_code"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        snapshot = policies.current()
+        limits = ticket_codes.CodeLimits.from_environment()
+        number = tracker.get_slot("ticket_number") or ""
+        conversation = tracker.sender_id
+        # needs_code() found the ticket with this phone on it.
+        on_ticket = phone.check(tracker.get_slot("status_phone")).number or ""
+        shown = {"phone": phone.mask(on_ticket), "minutes": limits.minutes}
+        if await asyncio.to_thread(ticket_codes.pending, number, conversation, None, limits):
+            say(dispatcher, "ask.status_code", snapshot, **shown)
+            return []
+        try:
+            code = await asyncio.to_thread(ticket_codes.issue, number, conversation, None, limits)
+        except ticket_codes.TooManyCodes:
+            log.warning("no more codes this hour for ticket %s", number)
+            say(dispatcher, "status_code_limit", snapshot, buttons=[_human_button(snapshot)], count=limits.per_hour)
+            return [SlotSet(REQUESTED_SLOT, None)]
+        try:
+            await asyncio.to_thread(sms.current().send, _code_message(on_ticket, code, limits, snapshot))
+        except sms.SmsError as error:
+            log.error("ticket code for %s not sent: %s", number, error)
+            await asyncio.to_thread(ticket_codes.void, number, conversation)
+            say(dispatcher, "status_code_not_sent", snapshot, buttons=[_human_button(snapshot)])
+            return [SlotSet(REQUESTED_SLOT, None)]
+        say(dispatcher, "ask.status_code_sent", snapshot, **shown)
+        return []
 
 
 class ActionTicketStatus(Action):
     """Shows a ticket only to the patient who proves it is theirs.
 
     The conversation that opened a ticket sees it with the phone on it (and the ticket number, when
-    given). Any other conversation needs the ticket number and the phone together; a phone alone shows
-    it nothing. Such a miss counts per phone, ticket, client and conversation in the database
+    given). Any other conversation needs the ticket number, the phone on it, and the one-time code
+    sent to that phone (the form asks for it, `ValidateTicketStatusForm`); a phone alone shows it
+    nothing. A miss counts per phone, ticket, client and conversation in the database
     (bot/lookup_limit.py), so a new conversation or a restart does not reset the limit.
     """
 
@@ -232,22 +329,20 @@ class ActionTicketStatus(Action):
         found = await asyncio.to_thread(tickets.opened_by, tracker.sender_id, given_phone, number)
         if found or not number:
             return self._answer(found) + forget
-        keys = lookup_limit.keys(
-            phone=phone.check(given_phone).number or None,
-            ticket=number,
-            client=client_identity.of_latest_message(tracker.events),
-            conversation=tracker.sender_id,
-        )
+        keys = _lookup_keys(tracker)
         if await asyncio.to_thread(lookup_limit.blocked, keys):
             snapshot = policies.current()
-            button = {"title": answers.prompt("buttons.human", snapshot), "payload": "/request_human"}
-            say(dispatcher, "status_lookup_blocked", snapshot, buttons=[button])
+            say(dispatcher, "status_lookup_blocked", snapshot, buttons=[_human_button(snapshot)])
             log.warning("ticket lookups stopped for conversation %s: too many misses", tracker.sender_id)
             return forget + [FollowupAction("action_listen")]
         ticket = await asyncio.to_thread(tickets.find_for_patient, number, given_phone)
         if ticket is None:
             await asyncio.to_thread(lookup_limit.record_miss, keys)
-        return self._answer([ticket] if ticket else []) + forget
+            return self._answer([]) + forget
+        if not await asyncio.to_thread(ticket_codes.take_verified, number, tracker.sender_id):
+            # No code was verified: the patient was already told why (not sent, too many codes).
+            return forget + [FollowupAction("action_listen")]
+        return self._answer([ticket]) + forget
 
     @staticmethod
     def _answer(found: List[tickets.TicketView]) -> List[EventType]:

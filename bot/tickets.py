@@ -306,6 +306,18 @@ def find_for_patient(number: Optional[str], given_phone: Optional[str], url: Opt
         return _view(ticket)
 
 
+def opener_of(number: Optional[str], given_phone: Optional[str], url: Optional[str] = None) -> Optional[str]:
+    """The conversation that opened ticket `number`, only when the phone on it matches; else None."""
+    wanted = (number or "").strip().upper()
+    checked = phone.check(given_phone)
+    if not NUMBER_PATTERN.match(wanted) or not checked.ok:
+        return None
+    with db.session_scope(url) as session:
+        return session.execute(
+            select(Ticket.conversation_id).where(Ticket.number == wanted, Ticket.phone == checked.number)
+        ).scalar_one_or_none()
+
+
 def opened_by(
     conversation_id: str,
     given_phone: Optional[str],

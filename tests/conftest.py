@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterator, Optional
 import pytest
 import uvicorn
 
+from tests.fake_sms import FakeSms
 from tests.fake_telegram import FakeTelegram
 from tests.fake_wechat import FakeWeChat
 from tests.wechat_messages import APP_ID, APP_SECRET, ENCODING_AES_KEY, WECHAT_TOKEN
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
 TELEGRAM_TOKEN = "123:TEST"
 TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
+SMS_API_KEY = "sms-test-key"
 STAFF_USER = "console-admin"
 STAFF_PASSWORD = "console-admin-password"
 
@@ -157,8 +159,18 @@ def fake_wechat() -> Iterator[FakeWeChat]:
 
 
 @pytest.fixture(scope="session")
+def fake_sms() -> Iterator[FakeSms]:
+    """A fake SMS provider on loopback; the `system` fixture's action server sends its one-time codes there."""
+    fake = FakeSms(SMS_API_KEY).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="session")
 def system(
-    tmp_path_factory: pytest.TempPathFactory, fake_telegram: FakeTelegram, fake_wechat: FakeWeChat
+    tmp_path_factory: pytest.TempPathFactory, fake_telegram: FakeTelegram, fake_wechat: FakeWeChat, fake_sms: FakeSms
 ) -> Iterator[RunningSystem]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run 'make train' (make test does)")
@@ -171,6 +183,11 @@ def system(
         WECHAT_APP_SECRET=APP_SECRET,
         WECHAT_ENCODING_AES_KEY=ENCODING_AES_KEY,
         WECHAT_API_BASE=fake_wechat.url,
+        SMS_SENDER="http",
+        SMS_PROVIDER_URL=fake_sms.url,
+        SMS_API_KEY=SMS_API_KEY,
+        SMS_SIGN_NAME="测试医院",
+        SMS_TEMPLATE_ID="SMS_TICKET_CODE",
     )
     running = RunningSystem(tmp_path_factory.mktemp("system"), env=channels)
     try:

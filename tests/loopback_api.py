@@ -3,10 +3,11 @@ on a free loopback port in a thread, and waiting until the calls it recorded sat
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Type, TypeVar
+from typing import Any, Callable, Type, TypeVar
 
 T = TypeVar("T")
 Self = TypeVar("Self", bound="LoopbackApi")
@@ -44,3 +45,13 @@ class LoopbackApi:
                 if remaining <= 0:
                     raise AssertionError(f"{what()} within {timeout} s")
                 self._changed.wait(remaining)
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any) -> None:
+    """Answer the request `handler` serves with `payload` as JSON."""
+    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

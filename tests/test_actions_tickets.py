@@ -358,10 +358,13 @@ def test_status_is_shown_only_to_the_phone_on_the_ticket(domain, database) -> No
 
     wrong, _, _ = run(ticket_actions.ActionTicketStatus(), lookup("13900000000", number), domain, "ticket_status_form")
     unknown, _, _ = run(ticket_actions.ActionTicketStatus(), lookup(PHONE, "TK209901010001"), domain, "ticket_status_form")
-    right, _, _ = run(ticket_actions.ActionTicketStatus(), lookup(PHONE, number), domain, "ticket_status_form")
+    right, _, _ = run(
+        ticket_actions.ActionTicketStatus(), lookup(PHONE, number), domain, "ticket_status_form", sender="p"
+    )
 
     assert slot_values(wrong) == slot_values(unknown) == {
-        "ticket_lookup": "not_found", "ticket_status_text": None, "status_phone": None, "ticket_number": None,
+        "ticket_lookup": "not_found", "ticket_status_text": None, "status_phone": None, "status_code": None,
+        "ticket_number": None,
     }
     text = slot_values(right)["ticket_status_text"]
     assert slot_values(right)["ticket_lookup"] == "found"
@@ -395,7 +398,9 @@ def test_staff_notes_reach_the_patient_only_when_marked_for_the_patient(domain, 
     with db.session_scope(database) as session:
         update_ticket(session, number, "staff:li", "in_progress", "患者曾投诉过两次，态度强硬，注意措辞")
         update_ticket(session, number, "staff:li", None, "已安排 12 月 3 日主任面诊", patient_visible=True)
-    events, _, _ = run(ticket_actions.ActionTicketStatus(), lookup(PHONE, number), domain, "ticket_status_form")
+    events, _, _ = run(
+        ticket_actions.ActionTicketStatus(), lookup(PHONE, number), domain, "ticket_status_form", sender="p"
+    )
     text = slot_values(events)["ticket_status_text"]
     assert "已安排 12 月 3 日主任面诊" in text and "处理中" in text
     assert "态度强硬" not in text and "注意措辞" not in text
@@ -448,4 +453,4 @@ def test_a_ticket_number_without_the_phone_just_asks_for_the_phone(domain, datab
          slot("status_phone", "TK202611230001")],
         domain,
     )
-    assert slot_values(events) == {"status_phone": None} and texts == []
+    assert slot_values(events) == {"status_phone": None, "requested_slot": "status_phone"} and texts == []

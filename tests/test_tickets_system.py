@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 
 from bot import hospital
 from tests.conftest import RunningSystem
+from tests.fake_sms import FakeSms
 
 PHONE = "13812345678"
 # A ticket-opening turn covers NLU, the form's last step, the database insert and the reply.
@@ -36,7 +37,9 @@ def open_refund_ticket(system: RunningSystem, sender: str) -> tuple:
     return opened, time.perf_counter() - started
 
 
-def test_a_refund_for_double_eyelids_ends_with_a_ticket_that_only_the_right_phone_can_see(system: RunningSystem) -> None:
+def test_a_refund_for_double_eyelids_ends_with_a_ticket_that_only_the_right_phone_can_see(
+    system: RunningSystem, fake_sms: FakeSms
+) -> None:
     sender = f"p-{uuid.uuid4()}"
     opened, seconds = open_refund_ticket(system, sender)
     match = re.search(r"TK\d{12}", opened)
@@ -60,7 +63,11 @@ def test_a_refund_for_double_eyelids_ends_with_a_ticket_that_only_the_right_phon
     assert "没有找到" in wrong and number not in wrong and "双眼皮" not in wrong
 
     system.say(asker, "查询工单进度")
-    right = texts(system.say(asker, f"{number} {PHONE}"))
+    earlier = len(fake_sms.messages)
+    asked = texts(system.say(asker, f"{number} {PHONE}"))
+    assert "138****5678" in asked and "验证码" in asked and "当前状态" not in asked
+    code = fake_sms.code_sent_to(PHONE, after=earlier)
+    right = texts(system.say(asker, code))
     assert number in right and "当前状态：已登记，等待受理" in right and "下一步" in right
 
 

@@ -200,6 +200,26 @@ class LookupMiss(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
+class TicketCode(Base):
+    """A one-time code sent to the phone on a ticket, for a lookup from a conversation that did not
+    open it (bot/ticket_codes.py). Only a salted SHA-256 of the code is kept."""
+
+    __tablename__ = "ticket_codes"
+    __table_args__ = (Index("ix_ticket_codes_ticket_conversation", "ticket_number", "conversation_id"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_number = Column(String(32), nullable=False)
+    conversation_id = Column(String(255), nullable=False)
+    salt = Column(String(32), nullable=False)
+    code_hash = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime, nullable=False)
+    tries = Column(Integer, nullable=False, default=0)
+    # The right code was given; the ticket is then shown once (`shown_at`).
+    verified_at = Column(UTCDateTime, nullable=True)
+    shown_at = Column(UTCDateTime, nullable=True)
+
+
 class Handoff(Base):
     """A conversation waiting for, or held by, a person."""
 
@@ -356,6 +376,7 @@ __all__ = [
     "ChannelState",
     "LoginFailure",
     "LookupMiss",
+    "TicketCode",
     "NluInboxItem",
     "CollectCursor",
     "FollowUp",

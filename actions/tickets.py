@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import consent
 from actions.forms import (
     REQUESTED_SLOT,
     AskAction,
@@ -25,7 +26,9 @@ from bot import answers, client_identity, form_input, lookup_limit, phone, polic
 log = logging.getLogger(__name__)
 
 TICKET_FORM = "ticket_form"
-TICKET_FORM_SLOTS = ("procedure", "surgery_time", "problem_description", "phone_number", "ticket_confirmed")
+TICKET_FORM_SLOTS = (
+    consent.SLOT, "procedure", "surgery_time", "problem_description", "phone_number", "ticket_confirmed"
+)
 LOOKUP_SLOTS = ("status_phone", "status_code", "ticket_number")
 CODE_SLOT = "status_code"
 
@@ -70,6 +73,17 @@ class ValidateTicketForm(PatientFormValidation):
             return [slot for slot in domain_slots if slot != "surgery_time"]
         return domain_slots
 
+    async def extract_privacy_consent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        """A patient who agreed already (the widget, an integration, an earlier form) is not asked again."""
+        return await consent.earlier(tracker)
+
+    async def validate_privacy_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> Dict[Text, Any]:
+        return await consent.validate(value, tracker)
+
     def _free_text(
         self, slot: str, value: Any, max_chars: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[Text, Any]:
@@ -93,9 +107,11 @@ class ValidateTicketForm(PatientFormValidation):
     ) -> Dict[Text, Any]:
         return self._free_text("problem_description", value, form_input.DESCRIPTION_MAX_CHARS, dispatcher, tracker)
 
-    def validate_phone_number(
+    async def validate_phone_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> Dict[Text, Any]:
+        if not await consent.given(tracker):
+            return {"phone_number": None}
         check = phone.check(value if isinstance(value, str) else None)
         if check.ok:
             return {"phone_number": check.number}

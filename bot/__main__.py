@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     patient.add_argument("--conversation", action="append", default=[], help="a conversation id of the patient")
     patient.add_argument("--out", help="export: write the JSON here instead of printing it")
     patient.add_argument("--yes", action="store_true", help="delete: confirm (it cannot be undone)")
+    purge = commands.add_parser("purge", help="delete patient data past its retention period (docs/privacy.md)")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     telegram = commands.add_parser("telegram", help="Telegram channel (TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET)")
     telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
     set_webhook = telegram_commands.add_parser("set-webhook", help="tell Telegram where to post updates")
@@ -121,6 +123,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot import patient_data
 
         return patient_data.command(args.patient_command, args.phone, args.conversation, args.out, args.yes)
+    if args.command == "purge":
+        from bot import retention
+
+        return retention.command(args.dry_run)
     if args.command == "telegram":
         from bot.channels import telegram
 

@@ -83,6 +83,11 @@ def export(session: Session, patient: Patient) -> Dict[str, Any]:
     }
 
 
+def delete_transcript(session: Session, conversation_id: str) -> int:
+    """Delete the conversation's stored events (Rasa's tracker store); how many went."""
+    return session.execute(delete(RASA_EVENTS).where(RASA_EVENTS.c.sender_id == conversation_id)).rowcount
+
+
 def delete_all(session: Session, patient: Patient) -> Dict[str, int]:
     """Delete everything `export` returns; how many rows of each table went."""
     counts: Dict[str, int] = {}

@@ -1,9 +1,10 @@
-"""Tickets: opening them with a daily number, their history, and the patient's view of them.
+"""Tickets: opening them with an unguessable number, their history, and the patient's view of them.
 
-Ticket numbers are `TK` + the hospital's local date (YYYYMMDD) + a 4-digit sequence that
-restarts every day, e.g. TK202611230042. The next number is the day's highest plus one;
-two processes that pick the same number at the same moment collide on the unique index
-of `tickets.number`, and the loser simply tries again with a fresh read.
+Ticket numbers are `TK` + the hospital's local date (YYYYMMDD) + 8 random digits, e.g.
+TK2026112307315842: digits only, so a patient types it on a phone keypad, and random, so a
+number neither reveals the day's volume nor leads to the next patient's ticket. A number
+drawn twice collides on the unique index of `tickets.number`, and the opening draws again.
+Numbers printed before (a 4-digit daily sequence, TK202611230042) stay valid for lookups.
 
 Opening a ticket outlasts a short database outage: a lost or refused connection is retried
 for up to `TICKET_DB_RETRY_SECONDS` (default 30). A retry must not open a second ticket when
@@ -20,12 +21,13 @@ import logging
 import os
 import random
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
@@ -43,8 +45,9 @@ from bot.store.models import (
 log = logging.getLogger(__name__)
 
 NUMBER_PREFIX = "TK"
-SEQUENCE_DIGITS = 4
-NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}\d{{{SEQUENCE_DIGITS}}}$")
+RANDOM_DIGITS = 8
+OLD_SEQUENCE_DIGITS = 4
+NUMBER_PATTERN = re.compile(rf"^{NUMBER_PREFIX}\d{{8}}(?:\d{{{RANDOM_DIGITS}}}|\d{{{OLD_SEQUENCE_DIGITS}}})$")
 MAX_ATTEMPTS = 30
 ASSISTANT_ACTOR = "assistant"
 DEFAULT_DB_RETRY_SECONDS = 30.0
@@ -73,7 +76,7 @@ MAJOR_INTENTS = frozenset({"express_anger", "report_emergency"})
 
 
 class TicketNumberUnavailable(RuntimeError):
-    """No free number could be taken (the day's 9999 are used, or the database kept refusing)."""
+    """No free number could be taken: every draw collided, or the database kept refusing."""
 
 
 @dataclass(frozen=True)
@@ -152,13 +155,9 @@ def local_day(moment: Optional[datetime] = None) -> date:
     return hospital.load().local(moment or utcnow()).date()
 
 
-def _next_number(session, day: date) -> str:  # type: ignore[no-untyped-def]
-    prefix = f"{NUMBER_PREFIX}{day:%Y%m%d}"
-    highest = session.execute(select(func.max(Ticket.number)).where(Ticket.number.like(f"{prefix}%"))).scalar()
-    sequence = int(highest[len(prefix):]) + 1 if highest else 1
-    if sequence >= 10**SEQUENCE_DIGITS:
-        raise TicketNumberUnavailable(f"all {10**SEQUENCE_DIGITS - 1} ticket numbers of {day} are used")
-    return f"{prefix}{sequence:0{SEQUENCE_DIGITS}d}"
+def _new_number(day: date) -> str:
+    """A fresh random number of the day (unique only once stored: the unique index decides)."""
+    return f"{NUMBER_PREFIX}{day:%Y%m%d}{secrets.randbelow(10**RANDOM_DIGITS):0{RANDOM_DIGITS}d}"
 
 
 def request_key(conversation_id: str, message_ref: str) -> str:
@@ -180,7 +179,7 @@ def _is_key_collision(error: Exception) -> bool:
 
 
 def _is_contention(error: Exception) -> bool:
-    """Another writer took the number, or holds SQLite's lock: try again at once."""
+    """The number was drawn already, or another writer holds SQLite's lock: try again at once."""
     text = _error_text(error)
     if isinstance(error, IntegrityError):
         return "number" in text
@@ -226,7 +225,7 @@ def _view(ticket: Ticket) -> TicketView:
 def _insert(new: NewTicket, moment: datetime, url: Optional[str]) -> TicketView:
     with db.session_scope(url) as session:
         ticket = Ticket(
-            number=_next_number(session, local_day(moment)),
+            number=_new_number(local_day(moment)),
             conversation_id=new.conversation_id,
             channel=new.channel,
             kind=new.kind,

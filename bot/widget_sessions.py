@@ -7,6 +7,10 @@ reload the widget presents both, and the channel resumes the conversation only w
 id; any other id (guessed, copied from a log or a console screen, another channel's sender id such
 as a Telegram chat) starts a new conversation instead. The key is `WIDGET_SESSION_SECRET` when set,
 otherwise derived from `RASA_TOKEN`, which every Rasa instance of a deployment shares.
+
+When the patient clears the chat (the widget's “清除本次对话”), `end` marks the conversation ended in the
+database (table `channel_state`, for as long as a transcript is kept), so its id and token no longer
+resume it on any instance; with `WIDGET_CLEAR_DELETES_TRANSCRIPT=true` its stored events go too.
 """
 
 from __future__ import annotations
@@ -17,17 +21,21 @@ import hmac
 import os
 import re
 import secrets
+from datetime import timedelta
 from typing import Optional
 
-from bot import settings
+from bot import channel_state, patient_data, settings
+from bot.store.db import session_scope
 
 PREFIX = "web-"
+ENDED = "widget-ended:{}"
 ID_PATTERN = re.compile(rf"^{PREFIX}[0-9a-f]{{32}}$")
 _KEY_CONTEXT = b"hospital-assistant widget session v1"
 
 
 def _key() -> bytes:
-    secret = os.environ.get("WIDGET_SESSION_SECRET", "").strip() or settings.rasa_token()
+    own = os.environ.get("WIDGET_SESSION_SECRET", "").strip()
+    secret = settings.checked_secret("WIDGET_SESSION_SECRET", own) if own else settings.rasa_token()
     return hmac.new(secret.encode("utf-8"), _KEY_CONTEXT, hashlib.sha256).digest()
 
 
@@ -45,3 +53,18 @@ def verified(session_id: object, token: object) -> Optional[str]:
     if not isinstance(session_id, str) or not isinstance(token, str) or not ID_PATTERN.match(session_id):
         return None
     return session_id if hmac.compare_digest(token_for(session_id), token) else None
+
+
+def end(session_id: str) -> None:
+    """The patient cleared the chat: the conversation is never resumed again, and its transcript is
+    deleted when the hospital configured it (`WIDGET_CLEAR_DELETES_TRANSCRIPT`)."""
+    lasts = timedelta(days=settings.retention().transcript_days)
+    channel_state.put(ENDED.format(session_id), "cleared by the patient", lasts)
+    if settings.flag("WIDGET_CLEAR_DELETES_TRANSCRIPT"):
+        with session_scope() as session:
+            patient_data.delete_transcript(session, session_id)
+
+
+def ended(session_id: str) -> bool:
+    """Whether the patient cleared this conversation (`end`)."""
+    return channel_state.get(ENDED.format(session_id)) is not None

@@ -122,6 +122,7 @@ def refund_form_until(requested: str, **filled: Any) -> List[Dict[str, Any]]:
         action("action_listen"),
         user("是", "affirm"),
         loop("ticket_form"),
+        slot("privacy_consent", True),
     ]
     events += [slot(name, value) for name, value in filled.items()]
     return events + [slot("requested_slot", requested), action("action_listen")]

@@ -203,7 +203,7 @@ def test_one_rasa_instance_killed_mid_conversation_the_other_carries_on_with_not
 
     for message in FORM[KILL_AFTER + 1 :]:
         replies, _ = cluster.say(sender, message)
-    number = re.search(r"TK\d{12}", texts(replies))
+    number = re.search(r"TK\d{16}", texts(replies))
     assert number, texts(replies)
 
     stored = [e["text"] for e in cluster.tracker(sender)["events"] if e["event"] == "user"]

@@ -38,6 +38,7 @@ def consultation_form_until(requested: str, **filled: Any) -> List[Dict[str, Any
         action("action_listen"),
         user("帮我预约面诊", "affirm"),
         loop("ticket_form"),
+        slot("privacy_consent", True),
     ]
     events += [slot(name, value) for name, value in filled.items()]
     return events + [slot("requested_slot", requested), action("action_listen")]

@@ -20,7 +20,7 @@ def test_a_refund_form_after_a_long_conversation_opens_the_ticket(system: Runnin
 
     opened, _ = open_refund_ticket(system, sender)
 
-    assert re.search(r"TK\d{12}", opened), opened
+    assert re.search(r"TK\d{16}", opened), opened
 
 
 def test_a_handoff_stays_paused_through_more_messages_than_the_window(system: RunningSystem) -> None:

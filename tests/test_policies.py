@@ -108,6 +108,7 @@ def test_every_prompt_fills_in_with_the_values_the_actions_give() -> None:
     values = dict(
         kind="k", procedure="p", surgery_time="t", problem_description="d", phone="138****5678",
         digits=10, max_chars=50, number="TK202611230001", status="s", history="h", next_step="n", topic="t",
+        privacy_url="https://hospital.example/privacy", ticket_years=3,
         minutes=10, code="482913", count=3,
         **hospital.load().facts(),
     )

@@ -94,7 +94,7 @@ def test_a_form_and_a_waiting_patient_continue_after_rasa_is_killed(stack: Stack
     stack.timings["rasa_restart_seconds"] = round(stack.restart("rasa"), 1)
 
     opened = finish_form(stack, form, REST_OF_FORM)
-    number = re.search(r"TK\d{12}", opened)
+    number = re.search(r"TK\d{16}", opened)
     assert number, f"no ticket after the restart: {opened}"
     assert tickets_of(stack, form) == [number.group(0)]
     assert user_messages(stack, form) == OPENING + REST_OF_FORM, "a message was lost or repeated"
@@ -112,7 +112,7 @@ def test_a_form_continues_after_the_action_server_is_killed(stack: Stack) -> Non
     stack.timings["action_server_restart_seconds"] = round(stack.restart("actions"), 1)
 
     opened = finish_form(stack, sender, REST_OF_FORM[1:])
-    assert re.search(r"TK\d{12}", opened), opened
+    assert re.search(r"TK\d{16}", opened), opened
     assert len(tickets_of(stack, sender)) == 1
     assert user_messages(stack, sender) == OPENING + REST_OF_FORM
 

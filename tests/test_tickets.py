@@ -45,7 +45,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def test_a_ticket_is_stored_open_with_its_first_history_entry(database: str) -> None:
     moment = datetime(2026, 11, 23, 2, 30, tzinfo=timezone.utc)  # 10:30 in the hospital
     ticket = tickets.open_ticket(new_ticket(), database, now=moment)
-    assert ticket.number == "TK202611230001"
+    assert ticket.number.startswith("TK20261123") and tickets.NUMBER_PATTERN.match(ticket.number)
     with db.session_scope(database) as session:
         row = session.execute(select(Ticket).where(Ticket.number == ticket.number)).scalar_one()
         assert (row.kind, row.category, row.severity, row.procedure, row.status, row.phone) == (
@@ -54,7 +54,7 @@ def test_a_ticket_is_stored_open_with_its_first_history_entry(database: str) -> 
         assert [(e.from_status, e.to_status) for e in row.events] == [(None, "open")]
 
 
-def test_numbers_follow_the_hospitals_calendar_day_and_restart_each_day(database: str) -> None:
+def test_numbers_carry_the_hospitals_calendar_day(database: str) -> None:
     late_evening_utc = datetime(2026, 11, 23, 15, 59, tzinfo=timezone.utc)  # 23:59 in the hospital
     after_midnight_utc = datetime(2026, 11, 23, 16, 1, tzinfo=timezone.utc)  # 00:01 the next day
     numbers = [
@@ -62,14 +62,17 @@ def test_numbers_follow_the_hospitals_calendar_day_and_restart_each_day(database
         tickets.open_ticket(new_ticket(), database, now=late_evening_utc).number,
         tickets.open_ticket(new_ticket(), database, now=after_midnight_utc).number,
     ]
-    assert numbers == ["TK202611230001", "TK202611230002", "TK202611240001"]
+    assert [number[:10] for number in numbers] == ["TK20261123", "TK20261123", "TK20261124"]
+    assert len(set(numbers)) == 3
 
 
-def test_concurrent_openings_get_distinct_consecutive_numbers(database: str) -> None:
+def test_concurrent_openings_get_distinct_numbers_that_do_not_follow_each_other(database: str) -> None:
     moment = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
     with ThreadPoolExecutor(max_workers=8) as pool:
         numbers = list(pool.map(lambda i: tickets.open_ticket(new_ticket(), database, now=moment).number, range(40)))
-    assert sorted(numbers) == [f"TK20261123{n:04d}" for n in range(1, 41)]
+    assert len(set(numbers)) == 40 and all(re.fullmatch(r"TK20261123\d{8}", number) for number in numbers)
+    ordered = sorted(int(number[10:]) for number in numbers)
+    assert all(later - earlier > 1 for earlier, later in zip(ordered, ordered[1:])), "a number leads to the next"
     with db.session_scope(database) as session:
         assert session.execute(select(func.count(TicketEvent.id))).scalar() == 40
 
@@ -92,14 +95,14 @@ def test_a_failed_lookup_logs_the_phone_masked(database: str, caplog: pytest.Log
 
 
 def test_a_conversation_sees_the_tickets_it_opened_with_the_phone_newest_first(database: str) -> None:
-    for day in (20, 21, 22, 23):
-        tickets.open_ticket(new_ticket(), database, now=datetime(2026, 11, day, 3, tzinfo=timezone.utc))
+    numbers = [
+        tickets.open_ticket(new_ticket(), database, now=datetime(2026, 11, day, 3, tzinfo=timezone.utc)).number
+        for day in (20, 21, 22, 23)
+    ]
     tickets.open_ticket(new_ticket(phone="13900000000"), database)
     latest = tickets.opened_by("patient-1", PHONE, limit=3, url=database)
-    assert [t.number for t in latest] == ["TK202611230001", "TK202611220001", "TK202611210001"]
-    assert [t.number for t in tickets.opened_by("patient-1", PHONE, "tk202611210001", url=database)] == [
-        "TK202611210001"
-    ]
+    assert [t.number for t in latest] == numbers[:0:-1]
+    assert [t.number for t in tickets.opened_by("patient-1", PHONE, numbers[1].lower(), url=database)] == [numbers[1]]
     assert tickets.opened_by("patient-1", "12345", url=database) == []
 
 
@@ -164,4 +167,25 @@ def test_anger_a_red_flag_or_an_evident_surgical_problem_make_a_ticket_major() -
 
 def test_ticket_numbers_match_the_documented_format(database: str) -> None:
     number = tickets.open_ticket(new_ticket(), database).number
-    assert re.fullmatch(r"TK\d{8}\d{4}", number) and tickets.NUMBER_PATTERN.match(number)
+    assert re.fullmatch(r"TK\d{8}\d{8}", number) and tickets.NUMBER_PATTERN.match(number)
+
+
+def test_a_number_drawn_twice_is_drawn_again(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    draws = iter([42, 42, 42, 7])
+    monkeypatch.setattr(tickets.secrets, "randbelow", lambda _: next(draws))
+    moment = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
+    first = tickets.open_ticket(new_ticket(), database, now=moment).number
+    second = tickets.open_ticket(new_ticket(), database, now=moment).number
+    assert (first, second) == ("TK2026112300000042", "TK2026112300000007")
+
+
+def test_a_ticket_with_a_number_of_the_old_daily_sequence_is_still_found(database: str) -> None:
+    with db.session_scope(database) as session:
+        moment = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
+        session.add(Ticket(
+            number="TK202611230042", conversation_id="old", channel="rest", kind="refund", category="skin",
+            severity="normal", phone=PHONE, status="open", created_at=moment, updated_at=moment,
+        ))
+    found = tickets.find_for_patient("tk202611230042", PHONE, database)
+    assert found is not None and found.number == "TK202611230042"
+    assert tickets.opener_of("TK202611230042", PHONE, database) == "old"

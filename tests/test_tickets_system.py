@@ -42,7 +42,7 @@ def test_a_refund_for_double_eyelids_ends_with_a_ticket_that_only_the_right_phon
 ) -> None:
     sender = f"p-{uuid.uuid4()}"
     opened, seconds = open_refund_ticket(system, sender)
-    match = re.search(r"TK\d{12}", opened)
+    match = re.search(r"TK\d{16}", opened)
     assert match, opened
     number = match.group(0)
     assert "下一步" in opened and "1 个工作日内" in opened

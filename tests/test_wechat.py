@@ -12,7 +12,7 @@ from typing import List
 
 import pytest
 
-from bot import channel_state, service_texts
+from bot import channel_state, privacy, service_texts
 from bot.store.models import utcnow
 from tests.conftest import RunningSystem, post_json
 from tests.fake_wechat import FakeWeChat
@@ -127,7 +127,7 @@ def test_following_the_account_gets_the_privacy_notice_then_the_greeting(
     patient = openid()
     assert post(system.rasa_url, event_xml(patient, "subscribe"), signed_query())[:2] == (200, "success")
     texts = fake_wechat.wait_for_text(patient, has("您好"))
-    assert texts[0] == service_texts.text("wechat.subscribe_privacy")
+    assert texts[0] == privacy.short_notice("wechat")
 
 
 def test_a_menu_click_sends_its_key_as_the_payload(system: RunningSystem, fake_wechat: FakeWeChat) -> None:

@@ -13,10 +13,14 @@ Registered in credentials.yml as `bot.channels.rest.RestInput`; the name, the pa
   channel, which would route staff replies there.
 - `metadata.client` is the caller's address (bot/client_identity.py), whatever the body says: limits
   that outlast a conversation (ticket lookups) count per caller.
+- The privacy notice (bot/privacy.py) follows the bot's answer to a conversation's first message, once.
+  An integration that shows the notice itself and asked the patient sends `metadata.privacy_consent`
+  with the notice version: the consent is recorded and the bot's notice is not added.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from asyncio import CancelledError
@@ -30,7 +34,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-from bot import client_identity, message_guard, service_texts
+from bot import client_identity, message_guard, privacy, service_texts
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +108,8 @@ class RestInput(RasaRestInput):
                 return response.json([{"recipient_id": parsed.sender, "text": verdict.reply}])
             text = verdict.text or ""
             metadata = client_identity.stamp(parsed.metadata, f"rest:{request.remote_addr or request.ip}")
+            if privacy.agreed_version(parsed.metadata):
+                await asyncio.to_thread(privacy.agree, parsed.sender, CHANNEL_NAME, "integration")
             if bool_arg(request, "stream", default=False):
                 return response.stream(
                     self.stream_response(on_new_message, text, parsed.sender, CHANNEL_NAME, metadata),
@@ -118,6 +124,8 @@ class RestInput(RasaRestInput):
                 logger.error("REST message from %s timed out", parsed.sender)
             except Exception:  # noqa: BLE001 - the client gets what was said so far, never a traceback
                 logger.exception("REST message from %s failed", parsed.sender)
+            if await asyncio.to_thread(privacy.first_notice, parsed.sender, CHANNEL_NAME):
+                collector.messages.append({"recipient_id": parsed.sender, "text": privacy.short_notice(CHANNEL_NAME)})
             return response.json(collector.messages)
 
         return webhook

@@ -21,7 +21,11 @@ later replies, write into the conversation, pause or restart it. Here `session_r
 conversation only when the client presents the token the server issued with its id, and otherwise
 mints a new one; `session_confirm` carries `{"session_id", "session_token"}` for the widget to keep.
 The socket is bound to that conversation, and its messages go there whatever `session_id` they name.
-Each message's metadata gets the client's address under `client` (bot/client_identity.py); metadata over
+Two more events of the widget: `privacy_consent` `{"version"}` records that the patient agreed to the privacy
+notice with “同意并继续” (bot/privacy.py), and `session_clear` `{"session_id", "session_token"}` ends a
+conversation the patient cleared, so it is never resumed (bot/widget_sessions.py `end`); both answer with an
+acknowledgement (true when done). Each message's metadata gets the client's address under `client`
+(bot/client_identity.py); metadata over
 `MAX_METADATA_BYTES` is dropped, and a conversation or client sending faster than a person types is asked
 to slow down (bot/message_rate.py).
 """
@@ -41,7 +45,7 @@ from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 from socketio import AsyncRedisManager
 
-from bot import client_identity, message_guard, service_texts, widget_sessions
+from bot import client_identity, message_guard, privacy, service_texts, settings, widget_sessions
 from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
@@ -72,8 +76,11 @@ class SocketIOInput(RasaSocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         socketio_blueprint = super().blueprint(on_new_message)
+        # Rasa's server accepts any origin (CORS handling off); only the hospital's pages may connect.
+        self.sio.eio.cors_allowed_origins = settings.allowed_origins()
         self._remember_clients()
         self._issue_sessions()
+        self._handle_privacy_events()
         self._guard_user_messages()
         redis_url = os.environ.get("REDIS_URL", "").strip()
         if redis_url and self.sio is not None:
@@ -109,6 +116,8 @@ class SocketIOInput(RasaSocketIOInput):
         async def session_request(sid: Text, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
             conversation_id = widget_sessions.verified(data.get("session_id"), data.get("session_token"))
+            if conversation_id is not None and await asyncio.to_thread(widget_sessions.ended, conversation_id):
+                conversation_id = None
             if conversation_id is None:
                 if data.get("session_id"):
                     logger.info("Socket.IO session_request with an id the server did not issue: new conversation")
@@ -123,6 +132,34 @@ class SocketIOInput(RasaSocketIOInput):
             await sio.emit("session_confirm", confirmation, room=sid, namespace=self.namespace)
 
         sio.on("session_request", session_request, namespace=self.namespace)
+
+    def _handle_privacy_events(self) -> None:
+        """`privacy_consent` for the socket's conversation; `session_clear` for the conversation its token proves."""
+        sio = self.sio
+
+        async def privacy_consent(sid: Text, data: Any) -> bool:
+            session = await sio.get_session(sid, namespace=self.namespace)
+            conversation_id = session.get(CONVERSATION)
+            version = data.get("version") if isinstance(data, dict) else None
+            if conversation_id is None or version != privacy.version():
+                return False
+            await asyncio.to_thread(privacy.agree, conversation_id, self.name(), "button")
+            return True
+
+        async def session_clear(sid: Text, data: Any) -> bool:
+            data = data if isinstance(data, dict) else {}
+            conversation_id = widget_sessions.verified(data.get("session_id"), data.get("session_token"))
+            if conversation_id is None:
+                return False
+            await asyncio.to_thread(widget_sessions.end, conversation_id)
+            session = await sio.get_session(sid, namespace=self.namespace)
+            if session.get(CONVERSATION) == conversation_id:
+                sio.leave_room(sid, conversation_id, namespace=self.namespace)
+                await sio.save_session(sid, {CLIENT: session.get(CLIENT)}, namespace=self.namespace)
+            return True
+
+        sio.on("privacy_consent", privacy_consent, namespace=self.namespace)
+        sio.on("session_clear", session_clear, namespace=self.namespace)
 
     def _guard_user_messages(self) -> None:
         """Put `bot.message_guard` in front of the handler Rasa registered for `user_message_evt`."""

@@ -11,6 +11,9 @@ from the environment (CONTRACT.md §2), so credentials.yml loads whether they ar
 
 Telegram posts updates to `/webhooks/telegram/webhook`. Every update that passed the secret
 check is answered 200, even one that cannot be handled, so Telegram never retries it forever.
+
+The privacy notice (bot/privacy.py), with its warning that Telegram is a cross-border transfer, follows
+the bot's answer to a chat's first message, once.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot import message_guard, service_texts
+from bot import message_guard, privacy, service_texts, settings
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +68,10 @@ class TelegramConfig:
         if not token:
             return None
         secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
-        if not SECRET_PATTERN.match(secret):
+        if not SECRET_PATTERN.match(secret) or len(secret) < settings.MIN_SECRET_LENGTH:
             raise RasaException(
-                "TELEGRAM_TOKEN is set, so TELEGRAM_WEBHOOK_SECRET must be set too: 1-256 characters "
-                "of A-Z, a-z, 0-9, _ and -. Without it anyone could post fake updates to the webhook."
+                f"TELEGRAM_TOKEN is set, so TELEGRAM_WEBHOOK_SECRET must be set too: {settings.MIN_SECRET_LENGTH}-256 "
+                "characters of A-Z, a-z, 0-9, _ and -. Without it anyone could post fake updates to the webhook."
             )
         api_base = os.environ.get("TELEGRAM_API_BASE", "").strip() or DEFAULT_API_BASE
         return cls(token=token, webhook_secret=secret, api_base=api_base.rstrip("/"))
@@ -222,6 +225,8 @@ class TelegramInput(InputChannel):
                     await output.send_text_message(message.chat_id, verdict.reply or "")
                 return
             await on_new_message(UserMessage(verdict.text, output, message.chat_id, input_channel=CHANNEL_NAME))
+            if await asyncio.to_thread(privacy.first_notice, message.chat_id, CHANNEL_NAME):
+                await output.send_text_message(message.chat_id, privacy.short_notice(CHANNEL_NAME))
         except Exception:  # noqa: BLE001 - any failure must still answer 200 to Telegram
             logger.exception("Handling Telegram update %s failed", update.update_id)
 

@@ -41,7 +41,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.session import SessionStorage
 from wechatpy.utils import check_signature
 
-from bot import channel_state, message_guard, reply_window, service_texts
+from bot import channel_state, message_guard, privacy, reply_window, service_texts
 
 logger = logging.getLogger(__name__)
 
@@ -233,11 +233,15 @@ class WeChatOutput(OutputChannel):
 
 @dataclass(frozen=True)
 class Incoming:
-    """What one delivery asks of the bot: a user message for Rasa and/or a note to send first."""
+    """What one delivery asks of the bot: a user message for Rasa and/or a note to send first.
+
+    `notice_first`: a follow, which asks nothing, gets the privacy notice before the greeting; a message
+    gets it after the bot's answer (an emergency answer never waits behind it)."""
 
     openid: str
     text: Optional[str] = None
     note: Optional[str] = None
+    notice_first: bool = False
 
 
 def delivery_key(message: Any) -> str:
@@ -261,7 +265,7 @@ def incoming(message: Any) -> Optional[Incoming]:
         return Incoming(openid, note=service_texts.text("message_problems.unsupported_content"))
     event = getattr(message, "event", None) if isinstance(message, BaseEvent) else None
     if event in ("subscribe", "subscribe_scan"):
-        return Incoming(openid, text=GREET_PAYLOAD, note=service_texts.text("wechat.subscribe_privacy"))
+        return Incoming(openid, text=GREET_PAYLOAD, notice_first=True)
     if event == "click" and message.key:
         return Incoming(openid, text=message.key)
     return None
@@ -352,6 +356,8 @@ class WeChatInput(InputChannel):
             await asyncio.to_thread(output.deliver_pending, openid)
             if request.note:
                 await output.send_text_message(openid, request.note)
+            if request.notice_first:
+                await self._privacy_notice(output, openid)
             if request.text is None:
                 return
             text, problem = await asyncio.to_thread(_answer_to_choice, openid, request.text)
@@ -363,8 +369,15 @@ class WeChatInput(InputChannel):
                 await output.send_text_message(openid, verdict.reply or "")
                 return
             await on_new_message(UserMessage(verdict.text, output, openid, input_channel=CHANNEL_NAME))
+            await self._privacy_notice(output, openid)
         except Exception:  # noqa: BLE001 - WeChat must not see the failure; it already got `success`
             logger.exception("Handling a WeChat %s failed", getattr(message, "type", "message"))
+
+    @staticmethod
+    async def _privacy_notice(output: "WeChatOutput", openid: str) -> None:
+        """The privacy notice (bot/privacy.py), the first time this patient's conversation reaches it."""
+        if await asyncio.to_thread(privacy.first_notice, openid, CHANNEL_NAME):
+            await output.send_text_message(openid, privacy.short_notice(CHANNEL_NAME))
 
 
 def _answer_to_choice(openid: str, text: str) -> Tuple[str, Optional[str]]:

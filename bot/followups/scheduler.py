@@ -10,7 +10,8 @@ instance whose update changed the row delivers it; when it dies mid-delivery the
 
 A failed delivery stays `scheduled` with its next attempt after a growing pause; after
 `MAX_ATTEMPTS` it becomes `failed` and the console shows it. `serve()` runs the ticks with
-APScheduler (started by `python -m bot run`); `python -m bot followups run --now …` runs one tick.
+APScheduler (started by `python -m bot run`); `python -m bot followups run --now …` runs one tick. The same
+scheduler runs the retention purge (bot/retention.py) every night at 03:30 hospital time.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Callable, List, Optional
 
 from sqlalchemy import or_, select, update
 
+from bot import hospital, retention
 from bot.followups import deadlines
 from bot.followups.delivery import Deliverer, DeliveryFailed
 from bot.followups.records import Message
@@ -38,6 +40,8 @@ MAX_ATTEMPTS = 5
 FIRST_RETRY_SECONDS = 30
 BATCH = 50
 DEFAULT_POLL_SECONDS = 3.0
+# When the nightly retention purge runs, in the hospital's time zone.
+PURGE_HOUR, PURGE_MINUTE = 3, 30
 
 Clock = Callable[[], datetime]
 
@@ -163,6 +167,11 @@ def serve(deliver: Deliverer, url: Optional[str] = None) -> int:
     scheduler.add_job(
         tick, "interval", seconds=poll_seconds(), max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc)
     )
+
+    def purge() -> None:
+        log.info("retention purge: %s", retention.run(url=url))
+
+    scheduler.add_job(purge, "cron", hour=PURGE_HOUR, minute=PURGE_MINUTE, timezone=hospital.load().timezone, coalesce=True)
 
     def stop(_signum: int, _frame: object) -> None:
         scheduler.shutdown(wait=False)

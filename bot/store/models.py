@@ -38,6 +38,8 @@ NLU_INBOX_STATUSES = ("open", "confirmed", "corrected", "dismissed")
 # What the hospital sends of its own accord (bot/followups/), and where each one stands.
 FOLLOWUP_KINDS = ("postop_checkin", "ticket_update", "deadline_notice", "satisfaction_survey")
 FOLLOWUP_STATUSES = ("scheduled", "sent", "answered", "failed", "cancelled")
+# How a patient agreed to the privacy notice: the widget's button, a reply in the ticket form, an integration.
+PRIVACY_AGREEMENTS = ("button", "reply", "integration")
 # What the audit log records (bot/audit.py), and what it was done to.
 AUDIT_ACTIONS = ("transcript_read", "ticket_read", "phone_revealed", "patient_export", "patient_delete")
 AUDIT_TARGETS = ("conversation", "ticket", "patient")
@@ -364,6 +366,26 @@ class FollowUp(Base):
     ticket = relationship("Ticket")
 
 
+class PrivacyNotice(Base):
+    """The privacy notice a conversation was given, and whether and how the patient agreed to it.
+
+    One row per conversation and notice version (bot/privacy.py): `shown_at` when a channel sent it (or,
+    for the widget, which shows it itself, when the patient agreed), `agreed_at` and `agreed_by`
+    (PRIVACY_AGREEMENTS) once they agreed. Kept as the hospital's record of notice and consent.
+    """
+
+    __tablename__ = "privacy_notices"
+    __table_args__ = (UniqueConstraint("conversation_id", "notice_version", name="uq_privacy_notices_version"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(32), nullable=False)
+    notice_version = Column(String(32), nullable=False)
+    shown_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    agreed_at = Column(UTCDateTime, nullable=True)
+    agreed_by = Column(String(16), nullable=True)
+
+
 __all__ = [
     "Base",
     "Policy",
@@ -380,4 +402,5 @@ __all__ = [
     "NluInboxItem",
     "CollectCursor",
     "FollowUp",
+    "PrivacyNotice",
 ]

@@ -1,8 +1,9 @@
-"""The patient side of the console service: the demo hospital page `/` and the chat widget.
+"""The patient side of the console service: the demo hospital page `/`, the chat widget and the privacy notice.
 
 `/widget.js` is all a hospital page needs (one script tag). The widget then fetches, relative
 to itself, its stylesheet, socket.io-client (served from node_modules, installed by `make`)
-and `widget/config.json`, which tells it where Rasa's Socket.IO channel listens.
+and `widget/config.json`, which tells it where Rasa's Socket.IO channel listens, and `widget/privacy.json`,
+the privacy notice it shows above the chat. `/privacy` is the full notice every channel links to.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
-from bot import hospital, settings
+from bot import hospital, privacy, settings
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 WIDGET = STATIC / "widget"
@@ -32,6 +33,18 @@ router = APIRouter(tags=["widget"], include_in_schema=False)
 def demo_page(request: Request) -> HTMLResponse:
     """The demo hospital page, with the hospital's facts of data/policies/hospital.yml."""
     return DEMO.TemplateResponse("index.html", {"request": request, **hospital.load().facts()}, headers=NO_CACHE)
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+def privacy_page(request: Request) -> HTMLResponse:
+    """The full privacy notice (data/policies/privacy.yml), public: every channel's short notice links here."""
+    return DEMO.TemplateResponse("privacy.html", {"request": request, "notice": privacy.full_notice()}, headers=NO_CACHE)
+
+
+@router.get("/widget/privacy.json")
+def widget_privacy(request: Request) -> JSONResponse:
+    """The notice, its version, the link and the button texts the widget shows above the chat."""
+    return JSONResponse(privacy.widget_texts(str(request.url_for("privacy_page"))), headers=ANY_ORIGIN)
 
 
 @router.get("/widget.js")

@@ -10,6 +10,11 @@
  * itself inside a shadow root (the host page's CSS cannot break it, and it cannot break the
  * page), talks to Rasa's Socket.IO channel with session persistence, and keeps the
  * conversation's transcript in localStorage so a reload shows the history.
+ *
+ * Above the chat it shows the privacy notice of widget/privacy.json (data/policies/privacy.yml) with
+ * “同意并继续” (the channel records the consent) and a link to the full notice; the patient can chat
+ * without agreeing. “清除本次对话” (after a confirmation) forgets the transcript, the session id and
+ * its token, asks the server to end the conversation for good, and starts a new one.
  */
 (function () {
   "use strict";
@@ -63,9 +68,14 @@
       state = null;
     }
     if (!state || typeof state !== "object" || !Array.isArray(state.messages)) {
-      state = { sessionId: null, sessionToken: null, messages: [], open: false };
+      state = freshState(false);
     }
     return state;
+  }
+
+  /* No conversation yet: no id, no token, no transcript, no consent. */
+  function freshState(open) {
+    return { sessionId: null, sessionToken: null, messages: [], open: open, consent: null };
   }
 
   function saveState() {
@@ -150,6 +160,23 @@
   var sendButton = el("button", { class: "hc-send", type: "submit", text: TEXT.send });
   var composer = el("form", { class: "hc-composer" }, [input, sendButton]);
   var closeButton = el("button", { class: "hc-close", type: "button", "aria-label": TEXT.close, text: "×" });
+  var privacyText = el("p", { class: "hc-privacy-text" });
+  var privacyLink = el("a", { class: "hc-privacy-link", target: "_blank", rel: "noopener noreferrer" });
+  var privacyLater = el("p", { class: "hc-privacy-later" });
+  var agreeButton = el("button", { class: "hc-agree", type: "button" });
+  var privacyCard = el("div", { class: "hc-privacy", role: "region", hidden: true }, [
+    privacyText,
+    el("div", { class: "hc-privacy-actions" }, [agreeButton, privacyLink]),
+    privacyLater,
+  ]);
+  var clearButton = el("button", { class: "hc-clear", type: "button", hidden: true });
+  var confirmText = el("p", { class: "hc-confirm-text" });
+  var confirmYes = el("button", { class: "hc-confirm-yes", type: "button" });
+  var confirmNo = el("button", { class: "hc-confirm-no", type: "button" });
+  var confirmBox = el("div", { class: "hc-confirm", role: "alertdialog", hidden: true }, [
+    confirmText,
+    el("div", { class: "hc-confirm-actions" }, [confirmNo, confirmYes]),
+  ]);
   var panel = el("section", { class: "hc-panel", role: "dialog", "aria-label": TEXT.title, hidden: true }, [
     el("header", { class: "hc-header" }, [
       el("div", { class: "hc-avatar", "aria-hidden": "true", text: "医" }),
@@ -160,11 +187,13 @@
       closeButton,
     ]),
     notice,
+    privacyCard,
+    confirmBox,
     messageList,
     typing,
     quickReplies,
     composer,
-    el("p", { class: "hc-footer", text: TEXT.emergency }),
+    el("p", { class: "hc-footer" }, [TEXT.emergency + " ", clearButton]),
   ]);
   var launcher = el("button", { class: "hc-launcher", type: "button", "aria-label": TEXT.launcher }, [
     el("span", { class: "hc-launcher-icon", "aria-hidden": "true" }),
@@ -346,6 +375,7 @@
     saveState();
     sessionReady = true;
     setConnection("online");
+    sendConsent();
     flushOutbox();
   }
 
@@ -376,6 +406,95 @@
     window.addEventListener("online", function () {
       socket.connect();
     });
+  }
+
+  /* ---------- the privacy notice and consent ---------- */
+
+  var privacy = null;
+
+  function renderPrivacy() {
+    if (!privacy) {
+      return;
+    }
+    var agreed = state.consent === privacy.version;
+    privacyCard.hidden = false;
+    privacyCard.classList.toggle("hc-agreed", agreed);
+    privacyCard.setAttribute("aria-label", privacy.title);
+    privacyText.textContent = agreed ? privacy.agreed : privacy.notice;
+    privacyLink.textContent = privacy.link;
+    privacyLink.href = privacy.url;
+    agreeButton.textContent = privacy.agree;
+    agreeButton.hidden = agreed;
+    privacyLater.textContent = privacy.later;
+    privacyLater.hidden = agreed;
+    clearButton.textContent = privacy.clear;
+    clearButton.hidden = false;
+    confirmText.textContent = privacy.clear_confirm;
+    confirmYes.textContent = privacy.clear_yes;
+    confirmNo.textContent = privacy.clear_no;
+  }
+
+  function sendConsent() {
+    if (privacy && sessionReady && state.consent === privacy.version) {
+      socket.emit("privacy_consent", { version: privacy.version });
+    }
+  }
+
+  agreeButton.addEventListener("click", function () {
+    state.consent = privacy.version;
+    saveState();
+    renderPrivacy();
+    sendConsent();
+    input.focus();
+  });
+
+  function loadPrivacy() {
+    return fetch(BASE + "widget/privacy.json")
+      .then(function (response) {
+        return response.json();
+      })
+      .then(function (texts) {
+        privacy = texts;
+        renderPrivacy();
+      })
+      .catch(function () {
+        privacy = null;
+      });
+  }
+
+  /* ---------- clearing the conversation: this device forgets it, the server ends it ---------- */
+
+  clearButton.addEventListener("click", function () {
+    confirmBox.hidden = false;
+    confirmNo.focus();
+  });
+  confirmNo.addEventListener("click", function () {
+    confirmBox.hidden = true;
+  });
+  confirmYes.addEventListener("click", function () {
+    confirmBox.hidden = true;
+    clearConversation();
+  });
+
+  function clearConversation() {
+    if (socket && socket.connected && state.sessionId) {
+      socket.emit("session_clear", { session_id: state.sessionId, session_token: state.sessionToken });
+    }
+    try {
+      window.localStorage.removeItem(STORAGE_KEY);
+    } catch (error) {
+      delete memoryStore[STORAGE_KEY];
+    }
+    state = freshState(true);
+    saveState();
+    outbox = [];
+    sessionReady = false;
+    render();
+    renderPrivacy();
+    if (socket && socket.connected) {
+      socket.emit("session_request", { session_id: null, session_token: null });
+    }
+    sendMessage("", GREETING_PAYLOAD, true);
   }
 
   /* ---------- input: Enter sends, Shift+Enter breaks the line, never while an IME is composing ---------- */
@@ -480,6 +599,7 @@
     document.body.appendChild(host);
     setConnection("connecting");
     setOpen(Boolean(state.open));
+    loadPrivacy();
     Promise.all([serverUrl(), loadSocketIo()])
       .then(function (results) {
         connect(results[0], results[1]);

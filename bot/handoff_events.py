@@ -1,4 +1,4 @@
-"""What changed in the handoff queue: snapshots of the open handoffs and the events between two of them.
+"""What changed in the handoff queue and the open tickets: snapshots of both and the events between two of them.
 
 The console's live stream (bot/console/live.py) takes a snapshot about once a second and sends staff the
 events computed here. Handoffs are opened and escalated by other processes (the action server, any
@@ -15,15 +15,19 @@ from sqlalchemy.orm import Session
 
 from bot import handoffs
 from bot.store.db import session_scope
-from bot.store.models import Handoff, Staff
+from bot.store.models import Handoff, Staff, Ticket
 
 # How a handoff changed between two snapshots (the `change` of a queue event's entries).
 NEW = "new"  # opened
 ESCALATED = "escalated"  # became urgent
 CLAIMED = "claimed"  # taken by a staff member
 UNCLAIMED = "unclaimed"  # back in the queue (a claim that could not pause the bot)
-CLOSED = "closed"  # released to the bot, or gone
-UPDATED = "updated"  # anything else: reason, a lower priority, the holder
+CLOSED = "closed"  # released to the bot, or gone (a ticket: resolved or closed)
+TRANSFERRED = "transferred"  # an active handoff given to another colleague
+ASSIGNED = "assigned"  # a ticket given to a colleague, or to nobody
+UPDATED = "updated"  # anything else: reason, a lower priority; a ticket's status or severity
+# The ticket statuses the live stream follows: work not yet done.
+OPEN_TICKET_STATUSES = ("open", "in_progress")
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,22 @@ class HandoffState:
 
 
 @dataclass(frozen=True)
+class TicketState:
+    """The fields of an open ticket that staff need to see change."""
+
+    number: str
+    kind: str
+    severity: str
+    status: str
+    assigned_to: Optional[str]  # the assignee's username
+
+
+@dataclass(frozen=True)
 class Snapshot:
     handoffs: Mapping[int, HandoffState] = field(default_factory=dict)  # the open handoffs by id
     # The Rasa timestamp of the newest patient message per open conversation that has one.
     last_patient_message: Mapping[str, float] = field(default_factory=dict)
+    tickets: Mapping[str, TicketState] = field(default_factory=dict)  # the open tickets by number
 
 
 @dataclass(frozen=True)
@@ -60,7 +76,18 @@ def take_snapshot(session: Session) -> Snapshot:
         .where(Handoff.status != "closed")
     ).all()
     states = {row[0]: HandoffState(*row) for row in rows}
-    return Snapshot(states, _last_patient_messages(session, {s.conversation_id for s in states.values()}))
+    return Snapshot(
+        states, _last_patient_messages(session, {s.conversation_id for s in states.values()}), _open_tickets(session)
+    )
+
+
+def _open_tickets(session: Session) -> Dict[str, TicketState]:
+    rows = session.execute(
+        select(Ticket.number, Ticket.kind, Ticket.severity, Ticket.status, Staff.username)
+        .outerjoin(Staff, Ticket.assigned_to == Staff.id)
+        .where(Ticket.status.in_(OPEN_TICKET_STATUSES))
+    ).all()
+    return {row[0]: TicketState(*row) for row in rows}
 
 
 def _last_patient_messages(session: Session, conversation_ids: Set[str]) -> Dict[str, float]:
@@ -91,6 +118,8 @@ def _change(before: HandoffState, after: HandoffState) -> Optional[str]:
         return CLAIMED
     if (before.status, after.status) == ("active", "waiting"):
         return UNCLAIMED
+    if after.status == "active" and before.assigned_to != after.assigned_to:
+        return TRANSFERRED
     return UPDATED if before != after else None
 
 
@@ -140,7 +169,29 @@ def message_events(before: Snapshot, after: Snapshot) -> List[LiveEvent]:
     return events
 
 
+def ticket_changes(before: Snapshot, after: Snapshot) -> List[Dict[str, Any]]:
+    """Each open ticket that was opened, assigned, changed or done between the snapshots, by number."""
+    entries = []
+    for number in sorted(set(before.tickets) | set(after.tickets)):
+        old, new = before.tickets.get(number), after.tickets.get(number)
+        if old is None and new is not None:
+            entries.append({"change": NEW, **asdict(new)})
+        elif new is None and old is not None:
+            entries.append({"change": CLOSED, **asdict(old)})
+        elif old is not None and new is not None and old != new:
+            entries.append({"change": ASSIGNED if old.assigned_to != new.assigned_to else UPDATED, **asdict(new)})
+    return entries
+
+
 def events_between(before: Snapshot, after: Snapshot) -> List[LiveEvent]:
-    """What to tell staff about the step from `before` to `after`: nothing if nothing changed."""
+    """What to tell staff about the step from `before` to `after`: nothing if nothing changed.
+
+    `ticket` `{"changes": [{"change", "number", "kind", "severity", "status", "assigned_to"}]}` when open tickets
+    were opened (`new`; a major-urgent one is alerted like an urgent handoff), assigned, updated or done (`closed`)."""
     changes = handoff_changes(before, after)
-    return ([queue_event(after, changes)] if changes else []) + message_events(before, after)
+    tickets = ticket_changes(before, after)
+    return (
+        ([queue_event(after, changes)] if changes else [])
+        + message_events(before, after)
+        + ([LiveEvent("ticket", {"changes": tickets})] if tickets else [])
+    )

@@ -231,6 +231,37 @@ def ensure_holder(handoff: Handoff, staff: Staff) -> None:
         raise NotHolder("handoff_not_holder")
 
 
+def transfer(session: Session, handoff_id: int, staff: Staff, colleague: Staff) -> Handoff:
+    """Give an active handoff held by `staff` (a supervisor or an admin may move any) to `colleague`; the bot stays paused."""
+    handoff = get_handoff(session, handoff_id)
+    if not staff.may(Permission.REASSIGN):
+        ensure_holder(handoff, staff)
+    elif handoff.status != "active":
+        raise HandoffConflict("handoff_claim_first" if handoff.status == "waiting" else "handoff_closed")
+    if colleague.id == handoff.assigned_to:
+        raise HandoffConflict("handoff_already_with", holder=colleague.display_name)
+    moved = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == "active", Handoff.assigned_to == handoff.assigned_to)
+        .values(assigned_to=colleague.id)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise HandoffConflict("handoff_closed")
+    session.refresh(handoff)
+    return handoff
+
+
+def record_reply(session: Session, handoff_id: int) -> None:
+    """Note the first time a person answered the patient of this handoff (the reports' first-response time)."""
+    session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.first_reply_at.is_(None))
+        .values(first_reply_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def close(session: Session, handoff_id: int, staff: Staff) -> Handoff:
     """Close a handoff held by `staff` (a supervisor or an admin may close any open one)."""
     handoff = get_handoff(session, handoff_id)

@@ -23,6 +23,7 @@ from bot.console.rasa_api import RasaClient
 from bot.console.schemas import ErrorOut, InvalidRequestOut
 from bot.roles import Permission
 from bot.console.routers import (
+    assignment,
     audit,
     auth,
     conversations,
@@ -42,7 +43,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # What a role must allow (bot/roles.py) for every call of a router; auth (login, me, logout), the NLU
 # inbox (its own checks: any staff member flags, trainers review), audit (its own) and the pages need a login at most.
 ROUTER_PERMISSIONS = {
-    Permission.QUEUE: (handoffs, events, conversations, tickets, followups, replies, notes),
+    Permission.QUEUE: (handoffs, assignment, events, conversations, tickets, followups, replies, notes),
     Permission.REPORTS: (reports,),
 }
 logger = logging.getLogger(__name__)

@@ -142,6 +142,25 @@ class MessageOut(BaseModel):
     channel: str
 
 
+class ColleagueOut(BaseModel):
+    """A staff account a handoff or a ticket can be given to."""
+
+    username: str
+    display_name: str
+
+
+class TransferIn(BaseModel):
+    """Whom to give the conversation to: a colleague's username."""
+
+    to: constr(strip_whitespace=True, min_length=1, max_length=64)  # type: ignore[valid-type]
+
+
+class AssignIn(BaseModel):
+    """Whom to assign the ticket to: a colleague's username, or null for nobody."""
+
+    to: Optional[constr(strip_whitespace=True, min_length=1, max_length=64)]  # type: ignore[valid-type]
+
+
 class ConversationNoteIn(BaseModel):
     conversation_id: constr(strip_whitespace=True, min_length=1, max_length=255)  # type: ignore[valid-type]
     text: constr(strip_whitespace=True, min_length=1, max_length=MAX_NOTE_LENGTH)  # type: ignore[valid-type]
@@ -188,6 +207,9 @@ class TicketOut(BaseModel):
     phone_masked: str
     # Past the time limit of its current step (data/policies/tickets.yml).
     overdue: bool
+    # The colleague working it (username and display name), if any.
+    assigned_to: Optional[str] = None
+    assigned_to_name: Optional[str] = None
 
 
 class TicketEventOut(BaseModel):

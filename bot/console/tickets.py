@@ -13,13 +13,17 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.followups import deadlines, progress
-from bot.store.models import Ticket, TicketEvent, utcnow
+from bot.console import messages
+from bot.store.models import Staff, Ticket, TicketEvent, utcnow
 
 # What staff type to find a patient's tickets by phone: the masked form (138****5678), its two ends, or the last digits.
 _MASKED_PHONE = re.compile(r"^(\d{3})\*+(\d{4})$")
 _DIGITS = re.compile(r"^\d{4,11}$")
 # A list is for reading, not for export: at most this many tickets, newest first.
 LIST_LIMIT = 500
+# The assignee filter's words besides a colleague's username: the caller's own tickets, and nobody's.
+MINE = "me"
+UNASSIGNED = "none"
 
 
 class TicketNotFound(LookupError):
@@ -37,6 +41,8 @@ class TicketFilter:
     severity: Optional[str] = None
     overdue: Optional[bool] = None
     search: Optional[str] = None
+    # A staff username, or UNASSIGNED for the tickets nobody was assigned.
+    assignee: Optional[str] = None
 
 
 def search_condition(search: str) -> ColumnElement:
@@ -61,7 +67,7 @@ def is_overdue(ticket: Ticket, now: datetime) -> bool:
 
 def list_tickets(session: Session, where: TicketFilter = TicketFilter(), now: Optional[datetime] = None) -> List[Ticket]:
     """Newest first, at most LIST_LIMIT, with their history loaded (their time limits need it)."""
-    query = select(Ticket).options(selectinload(Ticket.events)).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    query = select(Ticket).options(selectinload(Ticket.events), selectinload(Ticket.assignee)).order_by(Ticket.created_at.desc(), Ticket.id.desc())
     for column, value in (
         (Ticket.conversation_id, where.conversation_id),
         (Ticket.status, where.status),
@@ -71,6 +77,10 @@ def list_tickets(session: Session, where: TicketFilter = TicketFilter(), now: Op
     ):
         if value:
             query = query.where(column == value)
+    if where.assignee == UNASSIGNED:
+        query = query.where(Ticket.assigned_to.is_(None))
+    elif where.assignee:
+        query = query.where(Ticket.assignee.has(Staff.username == where.assignee))
     if where.search and where.search.strip():
         query = query.where(search_condition(where.search))
     found = list(session.scalars(query.limit(LIST_LIMIT if where.overdue is None else None)))
@@ -111,5 +121,20 @@ def update_ticket(
     ticket.updated_at = utcnow()
     session.flush()
     progress.ticket_changed(session, ticket, ticket.events[-1])
+    session.refresh(ticket)
+    return ticket
+
+
+def assign_ticket(session: Session, number: str, actor: str, colleague: Optional[Staff]) -> Ticket:
+    """Assign the ticket to `colleague` (None: to nobody), written in its history as an internal entry."""
+    ticket = get_ticket(session, number)
+    new_id = colleague.id if colleague else None
+    if ticket.assigned_to == new_id:
+        return ticket
+    note = messages.text("ticket_assigned", name=colleague.display_name) if colleague else messages.text("ticket_unassigned")
+    ticket.assigned_to = new_id
+    ticket.events.append(TicketEvent(actor=actor, note=note, patient_visible=False))
+    ticket.updated_at = utcnow()
+    session.flush()
     session.refresh(ticket)
     return ticket

@@ -38,6 +38,7 @@ NLU_INBOX_STATUSES = ("open", "confirmed", "corrected", "dismissed")
 # What the hospital sends of its own accord (bot/followups/), and where each one stands.
 FOLLOWUP_KINDS = ("postop_checkin", "ticket_update", "deadline_notice", "satisfaction_survey")
 FOLLOWUP_STATUSES = ("scheduled", "sent", "answered", "failed", "cancelled")
+TAG_TARGETS = ("conversation", "ticket")
 # How a patient agreed to the privacy notice: the widget's button, a reply in the ticket form, an integration.
 PRIVACY_AGREEMENTS = ("button", "reply", "integration")
 # What the audit log records (bot/audit.py), and what it was done to.
@@ -100,8 +101,11 @@ class Ticket(Base):
     # The request that opened the ticket (bot.tickets.request_key): a retried request finds its
     # ticket instead of opening a second one.
     request_key = Column(String(64), nullable=True, unique=True)
+    # The colleague working the ticket (the console's assignment), if any.
+    assigned_to = Column(Integer, ForeignKey("staff.id"), nullable=True, index=True)
 
     events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan")
+    assignee = relationship("Staff")
 
 
 class TicketEvent(Base):
@@ -248,6 +252,8 @@ class Handoff(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     claimed_at = Column(UTCDateTime, nullable=True)
     closed_at = Column(UTCDateTime, nullable=True)
+    # When a person first answered the patient (the first-response time of the reports).
+    first_reply_at = Column(UTCDateTime, nullable=True)
 
     staff = relationship("Staff")
 
@@ -264,6 +270,24 @@ class ConversationNote(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     staff = relationship("Staff")
+
+
+class Tag(Base):
+    """A tag staff put on a conversation or a ticket (the tag names are in bot/console/tags.yml)."""
+
+    __tablename__ = "tags"
+    __table_args__ = (
+        UniqueConstraint("target_kind", "target", "tag", name="uq_tags_target_tag"),
+        Index("ix_tags_tag_target", "tag", "target_kind"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    # TAG_TARGETS: a conversation (its id) or a ticket (its number).
+    target_kind = Column(String(16), nullable=False)
+    target = Column(String(255), nullable=False)
+    tag = Column(String(32), nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class ChannelState(Base):
@@ -395,6 +419,7 @@ __all__ = [
     "StaffToken",
     "AuditEntry",
     "Handoff",
+    "Tag",
     "ChannelState",
     "LoginFailure",
     "LookupMiss",

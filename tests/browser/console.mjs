@@ -10,6 +10,7 @@
 // then one JSON line with what it saw;
 // exits non-zero with the reason on the first failure.
 import assert from "node:assert/strict";
+import { recordAlerts } from "./alerts.mjs";
 import { launch } from "./chromium.mjs";
 
 const env = process.env;
@@ -21,26 +22,7 @@ try {
   page.setDefaultTimeout(TIMEOUT);
   page.on("dialog", (dialog) => dialog.accept());
   // Record desktop notifications (asked for from the header's button) and the tones of the sound alert.
-  await page.addInitScript(() => {
-    window.shownNotifications = [];
-    window.Notification = class {
-      static permission = "default";
-      static requestPermission() {
-        window.Notification.permission = "granted";
-        return Promise.resolve("granted");
-      }
-      constructor(title, options) {
-        window.shownNotifications.push({ title, body: options.body, tag: options.tag });
-      }
-      close() {}
-    };
-    window.tones = 0;
-    const createOscillator = AudioContext.prototype.createOscillator;
-    AudioContext.prototype.createOscillator = function () {
-      window.tones += 1;
-      return createOscillator.call(this);
-    };
-  });
+  await recordAlerts(page);
   const seen = {};
 
   await page.goto(`${env.CONSOLE_URL}/console/`);
@@ -130,7 +112,7 @@ try {
   await ticket.waitFor();
   await ticket.locator("select[name=status]").selectOption("in_progress");
   await ticket.locator("textarea[name=note]").fill(env.NOTE);
-  await ticket.locator("button[type=submit]").click();
+  await ticket.locator("form.ticket-update button[type=submit]").click();
   await ticket.locator(".history li", { hasText: env.NOTE }).waitFor();
   seen.ticketHeading = await ticket.locator("h3").innerText();
 

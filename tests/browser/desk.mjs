@@ -61,11 +61,11 @@ async function moveTicketAlong(page) {
   seen.page_class = await page.locator("#ticket-page").getAttribute("class");
   await card.locator("select[name=status]").selectOption("in_progress");
   await card.locator("textarea[name=note]").fill(env.INTERNAL_NOTE);
-  await card.locator("button[type=submit]").click();
+  await card.locator("form.ticket-update button[type=submit]").click();
   await card.locator(".history li", { hasText: env.INTERNAL_NOTE }).waitFor();
   await card.locator("textarea[name=note]").fill(env.PATIENT_NOTE);
   await card.locator("input[name=patient_visible]").check();
-  await card.locator("button[type=submit]").click();
+  await card.locator("form.ticket-update button[type=submit]").click();
   await card.locator(".history li", { hasText: env.PATIENT_NOTE }).waitFor();
   seen.history = await card.locator(".history li").allInnerTexts();
   seen.heading = await card.locator("h3").innerText();

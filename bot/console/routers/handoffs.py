@@ -40,7 +40,7 @@ def handoff_out(handoff: Handoff, now: Optional[datetime] = None) -> HandoffOut:
     )
 
 
-def _http_error(error: handoffs.HandoffError) -> HTTPException:
+def http_error(error: handoffs.HandoffError) -> HTTPException:
     detail = messages.text(error.key, **error.values)
     if isinstance(error, handoffs.HandoffNotFound):
         return HTTPException(status.HTTP_404_NOT_FOUND, detail=detail)
@@ -71,7 +71,7 @@ def get_handoff(handoff_id: HandoffId, sessions: SessionScope = Depends(get_sess
         with sessions() as session:
             return handoff_out(handoffs.get_handoff(session, handoff_id))
     except handoffs.HandoffError as error:
-        raise _http_error(error) from error
+        raise http_error(error) from error
 
 
 @router.post("/{handoff_id}/claim", response_model=HandoffOut)
@@ -86,7 +86,7 @@ def claim(
         with sessions() as session:
             claimed = handoff_out(handoffs.claim(session, handoff_id, staff))
     except handoffs.HandoffError as error:
-        raise _http_error(error) from error
+        raise http_error(error) from error
     try:
         rasa.pause(claimed.conversation_id)
     except RasaUnavailable as error:
@@ -118,8 +118,10 @@ def send_message(
             detail = messages.text("reply_window_closed", hours=int(window.total_seconds() // 3600))
             raise HTTPException(status.HTTP_409_CONFLICT, detail=detail)
         rasa.send_staff_message(handoff.conversation_id, handoff.channel, body.text, staff.username)
+        with sessions() as session:
+            handoffs.record_reply(session, handoff_id)
     except handoffs.HandoffError as error:
-        raise _http_error(error) from error
+        raise http_error(error) from error
     except RasaUnavailable as error:
         raise _rasa_error("message_failed", error) from error
     return MessageOut(delivered=True, channel=handoff.channel)
@@ -144,6 +146,6 @@ def release(
         with sessions() as session:
             return handoff_out(handoffs.close(session, handoff_id, staff))
     except handoffs.HandoffError as error:
-        raise _http_error(error) from error
+        raise http_error(error) from error
     except RasaUnavailable as error:
         raise _rasa_error("release_failed", error) from error

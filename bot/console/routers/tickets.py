@@ -37,6 +37,8 @@ def ticket_out(ticket: Ticket, now: Optional[datetime] = None) -> TicketOut:
         created_at=ticket.created_at,
         phone_masked=phone.mask(ticket.phone),
         overdue=tickets.is_overdue(ticket, now or utcnow()),
+        assigned_to=ticket.assignee.username if ticket.assignee else None,
+        assigned_to_name=ticket.assignee.display_name if ticket.assignee else None,
     )
 
 
@@ -71,9 +73,11 @@ def list_tickets(
     severity: Optional[TicketSeverity] = None,
     overdue: Optional[bool] = None,
     q: Optional[str] = Query(None, max_length=40, description="a ticket number, a masked phone 138****5678 or a phone's last digits"),
+    assignee: Optional[str] = Query(None, max_length=64, description="`me`, `none` (nobody) or a colleague's username"),
+    staff: Staff = Depends(current_staff),
     sessions: SessionScope = Depends(get_sessions),
 ) -> List[TicketOut]:
-    """Newest first (at most 500): by conversation, status, kind, category, severity, overdue, number or phone."""
+    """Newest first (at most 500): by conversation, status, kind, category, severity, overdue, assignee, number or phone."""
     where = tickets.TicketFilter(
         conversation_id=conversation_id,
         status=status.value if status else None,
@@ -82,6 +86,7 @@ def list_tickets(
         severity=severity.value if severity else None,
         overdue=overdue,
         search=q,
+        assignee=staff.username if assignee == tickets.MINE else assignee,
     )
     now = utcnow()
     with sessions() as session:

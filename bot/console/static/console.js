@@ -416,8 +416,10 @@ async function queuePage() {
     onOpen: refresh,
     onDown: refresh,
     onEvent(name, data) {
+      if (name === "ticket") ticketAlarm(data.changes, me);
       if (name !== "queue") return; // a patient's message changes no row
       showCounts(data);
+      transferNotice(data.changes, me);
       const urgent = urgentArrivals(data.changes);
       for (const handoff of urgent) arrived.add(handoff.id);
       alarm(urgent);
@@ -439,6 +441,11 @@ async function conversationPage() {
   const transcriptList = document.getElementById("transcript");
   const showWaiting = waitingClock();
   let handoff = null;
+  const transferBox = document.getElementById("transfer");
+  transferBox.append(transferForm(handoffId, (moved) => {
+    handoff = moved;
+    showHandoff();
+  }));
   let shownLines = -1;
   // Patient messages flagged as misunderstood from this page (by their Rasa timestamp).
   const flagged = new Set();
@@ -475,6 +482,7 @@ async function conversationPage() {
     const mine = handoff.status === "active" && handoff.assigned_to === me.username;
     claimButton.hidden = handoff.status !== "waiting";
     releaseButton.hidden = !(mine || (me.permissions.includes("reassign") && handoff.status !== "closed"));
+    transferBox.hidden = !(mine || (handoff.status === "active" && (me.permissions || []).includes("reassign")));
     replyText.disabled = replyButton.disabled = !mine;
     replyText.placeholder = mine ? "输入回复，按“发送”发给患者" : "接手后可在这里回复患者";
   }
@@ -548,8 +556,10 @@ async function conversationPage() {
     onDown: refresh,
     onEvent(name, data) {
       if (name === "message" && data.handoff_id === handoffId) refresh();
+      if (name === "ticket") ticketAlarm(data.changes, me);
       if (name !== "queue") return;
       showCounts(data);
+      transferNotice(data.changes, me);
       alarm(urgentArrivals(data.changes).filter((other) => other.id !== handoffId));
       if (data.changes.some((changed) => changed.id === handoffId)) refresh();
     },
@@ -650,6 +660,7 @@ function ticketCard(number) {
         phoneField(number, ticket.phone_masked),
         ` · 登记于 ${clock(ticket.created_at)}`,
       ),
+      assignForm(ticket, card.refresh),
       el("p", { class: "description" }, ticket.description || ""),
       el("h4", {}, "处理记录"),
       ticket.history.length ? history : el("p", { class: "empty" }, "暂无记录。"),

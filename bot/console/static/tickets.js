@@ -15,9 +15,12 @@ function fillChoices() {
   }
 }
 
+// The filters kept in the URL besides the label lists: the assignee (me, none or a username) and the search.
+const OTHER_FILTERS = ["assignee", "q"];
+
 function ticketQuery(form) {
   const query = new URLSearchParams();
-  for (const name of [...Object.keys(ticketFilters()), "q"]) {
+  for (const name of [...Object.keys(ticketFilters()), ...OTHER_FILTERS]) {
     const value = form.elements[name].value.trim();
     if (value) query.set(name, value);
   }
@@ -25,12 +28,12 @@ function ticketQuery(form) {
   return query.toString();
 }
 
-function ticketRow(ticket) {
+function ticketRow(ticket, arrived) {
   const link = el("a", { href: `/console/tickets/${encodeURIComponent(ticket.number)}` }, ticket.number);
   const severity = el("span", { class: `badge ${ticket.severity === "major" ? "urgent" : "normal"}` }, label(TICKET_SEVERITY, ticket.severity));
   return el(
     "tr",
-    { class: `severity-${ticket.severity}${ticket.overdue ? " overdue" : ""}`, "data-number": ticket.number },
+    { class: `severity-${ticket.severity}${ticket.overdue ? " overdue" : ""}${arrived.has(ticket.number) ? " alert" : ""}`, "data-number": ticket.number },
     el("td", {}, link),
     el("td", {}, label(TICKET_KIND, ticket.kind)),
     el("td", {}, label(TICKET_CATEGORY, ticket.category)),
@@ -38,24 +41,31 @@ function ticketRow(ticket) {
     el("td", {}, ticket.procedure || "—"),
     el("td", { class: "mono" }, ticket.phone_masked),
     el("td", {}, label(TICKET_STATUS, ticket.status)),
+    el("td", { class: "assignee" }, ticket.assigned_to_name || "—"),
     el("td", {}, ticket.overdue ? el("strong", { class: "error" }, "已超时") : "—"),
     el("td", {}, el("time", { datetime: ticket.created_at }, clock(ticket.created_at))),
   );
 }
 
 async function ticketsPage() {
-  await whoAmI();
+  const me = await whoAmI();
   setUpAlerts();
   fillChoices();
   const form = document.getElementById("ticket-filters");
   const params = new URLSearchParams(location.search);
+  const assignee = colleagueSelect("assignee", "负责人", [["", "全部负责人"], ["me", "我的"], ["none", "未指派"]], params.get("assignee"));
+  assignee.id = "filter-assignee";
+  document.getElementById("filter-assignee-box").replaceWith(assignee);
+  await assignee.ready;
   for (const name of [...Object.keys(ticketFilters()), "q"]) if (params.has(name)) form.elements[name].value = params.get(name);
+  // Major-urgent tickets that arrived while the page was open: highlighted until it is reloaded.
+  const arrived = new Set();
   form.elements.overdue.checked = params.get("overdue") === "true";
   async function load() {
     const query = ticketQuery(form);
     history.replaceState(null, "", query ? `?${query}` : location.pathname);
     const tickets = await api("GET", `/api/tickets${query ? `?${query}` : ""}`);
-    document.getElementById("tickets-body").replaceChildren(...tickets.map(ticketRow));
+    document.getElementById("tickets-body").replaceChildren(...tickets.map((ticket) => ticketRow(ticket, arrived)));
     document.getElementById("tickets-list-empty").hidden = tickets.length > 0;
   }
   const refresh = refresher(load);
@@ -65,6 +75,20 @@ async function ticketsPage() {
   });
   form.addEventListener("change", refresh);
   await refresh();
+  liveUpdates({
+    onOpen: refresh,
+    onDown: refresh,
+    onEvent(name, data) {
+      if (name === "queue") {
+        showCounts(data);
+        alarm(urgentArrivals(data.changes));
+      }
+      if (name !== "ticket") return;
+      for (const change of majorArrivals(data.changes)) arrived.add(change.number);
+      ticketAlarm(data.changes, me);
+      refresh();
+    },
+  });
 }
 
 async function ticketPage() {

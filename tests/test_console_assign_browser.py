@@ -1,4 +1,4 @@
-"""Assignment and major-urgent ticket alerts (#18) with two staff browsers (tests/browser/assign.mjs) against the
+"""Assignment, the patient's other conversations beside a transcript and major-urgent ticket alerts (#18) with two staff browsers (tests/browser/assign.mjs) against the
 console served on loopback (a real SQLite database, the fake Rasa of test_console_api)."""
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ def test_a_conversation_and_a_ticket_go_to_a_colleague_and_a_major_ticket_alerts
     database = f"sqlite:///{tmp_path / 'assign.db'}"
     prepare(database)
     handoff_id = add_handoff(database, "web-transfer")
-    add_ticket(database, "TK202612070001", kind="refund")
+    add_ticket(database, "TK202612070001", kind="refund", conversation_id="web-transfer", phone="13912345678")
+    add_ticket(database, "TK202611010001", kind="postop", conversation_id="web-earlier", phone="13912345678")
     config = ConsoleConfig(database_url=database, rasa_url="http://rasa.test", rasa_token="secret")
     app = create_app(config, RasaClient(config, transport=httpx.MockTransport(FakeRasa().handle)))
     RESULTS.mkdir(exist_ok=True)
     env = dict(os.environ, STAFF_PASSWORD=PASSWORD, HANDOFF_ID=str(handoff_id), TICKET="TK202612070001",
-               MAJOR_TICKET="TK202612070009", RESULTS=str(RESULTS))
+               MAJOR_TICKET="TK202612070009",
+               EARLIER_TICKET="TK202611010001", RESULTS=str(RESULTS))
 
     def open_major() -> None:
         add_ticket(database, "TK202612070009", severity="major", category="surgery", procedure="隆鼻")
@@ -41,6 +43,8 @@ def test_a_conversation_and_a_ticket_go_to_a_colleague_and_a_major_ticket_alerts
 
     assert seen["li_reply_disabled"] and seen["li_transfer_hidden"]  # li no longer holds it
     assert "web-transfer" in seen["wang_transfer_notice"] and seen["wang_may_reply"]
+    assert seen["history_conversations"] == [["web-transfer", "本会话"], ["web-earlier", "同一手机号的工单"]]
+    assert len(seen["history_tickets"]) == 1 and "TK202611010001" in seen["history_tickets"][0]
     assert seen["wang_mine"] == ["TK202612070001"] and seen["wang_assignee_cell"] == "王医生"
     assert "TK202612070001" in seen["wang_assigned_notice"]
     for name in ("li", "wang"):

@@ -359,3 +359,25 @@ class AuditEntryOut(BaseModel):
     target: str
     client: str
     created_at: datetime
+
+
+class ConversationSummaryOut(BaseModel):
+    """One of the patient's conversations: `same` (the one being read: its sessions and handoffs so far) or
+    linked by the `phone` on its tickets."""
+
+    conversation_id: str
+    linked_by: str
+    sessions: int
+    patient_messages: int
+    first_message_at: Optional[datetime]
+    last_message_at: Optional[datetime]
+    handoffs: List[HandoffOut]
+
+
+class PatientHistoryOut(BaseModel):
+    """What the console shows beside a transcript (bot/console/history.py)."""
+
+    conversations: List[ConversationSummaryOut]
+    tickets: List[TicketOut]
+    # The follow-ups of the other conversations (the conversation's own are listed with it).
+    followups: List[FollowUpOut]

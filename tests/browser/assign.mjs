@@ -1,9 +1,10 @@
 // Assignment and major-urgent alerts (#18) with two staff in two browsers (li on a desktop, wang on a tablet):
 // li claims a conversation and transfers it to wang, who is told live and may reply; li assigns a ticket to wang,
-// whose "我的" list shows it without a reload; a major-urgent ticket the bot opens appears highlighted in both
+// whose "我的" list shows it without a reload; the conversation page lists the patient's earlier conversation; a major-urgent ticket the bot opens appears highlighted in both
 // lists with the sound and a desktop notification.
 // Run by tests/test_console_assign_browser.py: node tests/browser/assign.mjs
 // Environment: CONSOLE_URL, STAFF_PASSWORD, HANDOFF_ID (a waiting handoff), TICKET (a normal ticket),
+// EARLIER_TICKET (the patient's ticket from an earlier conversation, same phone),
 // MAJOR_TICKET (the number the test opens when this script prints "open-major"), RESULTS (screenshots).
 // Prints one JSON line with what it saw; exits non-zero with the reason on the first failure.
 import { recordAlerts } from "./alerts.mjs";
@@ -50,6 +51,13 @@ try {
   await wang.goto(`${env.CONSOLE_URL}/console/handoffs/${env.HANDOFF_ID}`);
   await wang.waitForFunction(() => !document.getElementById("reply-text").disabled);
   seen.wang_may_reply = true;
+  // Beside the transcript: the same patient's earlier conversation (same phone on a ticket) and its ticket.
+  await wang.locator(`#history-tickets li[data-number="${env.EARLIER_TICKET}"]`).waitFor();
+  seen.history_conversations = await wang.locator("#history-conversations > li").evaluateAll((items) =>
+    items.map((item) => [item.dataset.conversationId, item.querySelector("strong").textContent]),
+  );
+  seen.history_tickets = await wang.locator("#history-tickets li").allInnerTexts();
+  await wang.screenshot({ path: `${env.RESULTS}/console-patient-history-tablet.png`, fullPage: true });
 
   // li assigns the ticket to wang; wang's "我的" list gets it without a reload.
   await wang.goto(`${env.CONSOLE_URL}/console/tickets?assignee=me`);

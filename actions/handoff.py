@@ -1,4 +1,6 @@
-"""action_handoff: queue the conversation for a person, tell the patient what happens next, pause the bot."""
+"""action_handoff: queue the conversation for a person, tell the patient what happens next, pause the bot.
+
+When nothing was queued (a client over its limit of urgent handoffs, bot/handoffs.py), the bot is not paused."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import handoffs, hospital
+from bot import client_identity, handoffs, hospital
 
 
 class ActionHandoff(Action):
@@ -22,6 +24,7 @@ class ActionHandoff(Action):
             conversation_id=tracker.sender_id,
             channel=tracker.get_latest_input_channel() or "rest",
             intent=intent,
+            client=client_identity.of_latest_message(tracker.events),
         )
         dispatcher.utter_message(text=notice.text)
-        return [ConversationPaused()]
+        return [ConversationPaused()] if notice.handoff_id is not None else []

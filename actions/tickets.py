@@ -279,7 +279,8 @@ class ValidateTicketStatusForm(PatientFormValidation):
             await asyncio.to_thread(lookup_limit.record_miss, _lookup_keys(tracker))
             say(dispatcher, "invalid.status_code_wrong", snapshot)
         else:
-            say(dispatcher, "invalid.status_code_expired", snapshot, minutes=ticket_codes.CodeLimits.from_environment().minutes)
+            minutes = ticket_codes.CodeLimits.from_environment().minutes
+            say(dispatcher, "invalid.status_code_expired", snapshot, minutes=minutes)
         return {CODE_SLOT: None}
 
 

@@ -2,13 +2,17 @@
 
 A handoff is opened by the bot (actions/handoff.py) and worked by staff in the console.
 Each conversation has at most one open (waiting or active) handoff; asking again reuses it,
-raising its priority if the new reason is more urgent.
+raising its priority if the new reason is more urgent. One client (bot/client_identity.py) opens at
+most `URGENT_HANDOFFS_PER_CLIENT_PER_HOUR` (3) urgent handoffs an hour, so a script cannot flood the
+on-call queue; beyond that the patient is still told to call 120 and the on-call line, and nothing is queued.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import List, Optional, Tuple
 
 from sqlalchemy import case, column, func, inspect, or_, select, table, update
@@ -18,10 +22,14 @@ from sqlalchemy.orm import Session
 from bot.errors import KeyedError
 from bot.hospital import Hospital
 from bot.roles import Permission
+from bot.settings import positive_number
 from bot.store.db import session_scope
 from bot.store.models import Handoff, Staff, utcnow
 
+log = logging.getLogger(__name__)
+
 URGENT = "urgent"
+URGENT_WINDOW = timedelta(hours=1)
 PRIORITY_RANK = {URGENT: 0, "high": 1, "normal": 2}
 
 # The latest user intent decides why the patient is handed over and how urgently.
@@ -64,18 +72,52 @@ def _rank():  # type: ignore[no-untyped-def]
     return case(PRIORITY_RANK, value=Handoff.priority, else_=len(PRIORITY_RANK))
 
 
-def open_handoff(session: Session, conversation_id: str, channel: str, reason: str, priority: str) -> Handoff:
-    """The conversation's open handoff, created or, if the new priority is higher, upgraded."""
-    current = session.scalars(
+def client_hash(client: Optional[str]) -> Optional[str]:
+    """What a handoff keeps of the client that asked: a SHA-256, never the address itself."""
+    return hashlib.sha256(client.encode("utf-8")).hexdigest() if client else None
+
+
+def _open_of(session: Session, conversation_id: str) -> Optional[Handoff]:
+    return session.scalars(
         select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status != "closed")
     ).first()
+
+
+def open_handoff(
+    session: Session, conversation_id: str, channel: str, reason: str, priority: str, client: Optional[str] = None
+) -> Handoff:
+    """The conversation's open handoff, created or, if the new priority is higher, upgraded."""
+    current = _open_of(session, conversation_id)
     if current is None:
-        current = Handoff(conversation_id=conversation_id, channel=channel, reason=reason, priority=priority)
+        current = Handoff(
+            conversation_id=conversation_id, channel=channel, reason=reason, priority=priority,
+            client_hash=client_hash(client), created_at=utcnow(),
+        )
         session.add(current)
     elif PRIORITY_RANK[priority] < PRIORITY_RANK[current.priority]:
         current.reason, current.priority = reason, priority
+        current.client_hash = client_hash(client) or current.client_hash
     session.flush()
     return current
+
+
+def urgent_limit_reached(session: Session, conversation_id: str, client: Optional[str], now: datetime) -> bool:
+    """Whether an urgent request would add to the client's urgent handoffs of the last hour beyond the limit.
+
+    Asking again in a conversation whose handoff is already urgent adds nothing and is never limited."""
+    if not client:
+        return False
+    current = _open_of(session, conversation_id)
+    if current is not None and current.priority == URGENT:
+        return False
+    recent = session.scalar(
+        select(func.count(Handoff.id)).where(
+            Handoff.client_hash == client_hash(client),
+            Handoff.priority == URGENT,
+            Handoff.created_at > now - URGENT_WINDOW,
+        )
+    )
+    return int(recent or 0) >= int(positive_number("URGENT_HANDOFFS_PER_CLIENT_PER_HOUR", 3))
 
 
 def queue_position(session: Session, handoff: Handoff) -> int:
@@ -99,9 +141,9 @@ def queue_position(session: Session, handoff: Handoff) -> int:
 
 @dataclass(frozen=True)
 class Notice:
-    """What the patient is told after being handed over."""
+    """What the patient is told after being handed over (`handoff_id` None: nothing was queued)."""
 
-    handoff_id: int
+    handoff_id: Optional[int]
     reason: str
     priority: str
     position: int
@@ -116,17 +158,23 @@ def request_handoff(
     intent: Optional[str],
     now: Optional[datetime] = None,
     database_url: Optional[str] = None,
+    client: Optional[str] = None,
 ) -> Notice:
     """Queue the conversation for a person and word the honest answer for the patient.
 
     An urgent handoff (an emergency) is told that the on-call team was alerted, never a queue position or a wait.
+    A client over its urgent limit is told to call 120 and the on-call line, and nothing is queued.
     """
     now = now or utcnow()
     reason, priority = reason_for_intent(intent)
     for attempt in range(2):
         try:
             with session_scope(database_url) as session:
-                handoff = open_handoff(session, conversation_id, channel, reason, priority)
+                if priority == URGENT and urgent_limit_reached(session, conversation_id, client, now):
+                    log.warning("urgent handoff of %s not queued: its client's limit is reached", conversation_id)
+                    text = hospital.message("urgent_limited")
+                    return Notice(None, reason, priority, 0, hospital.is_staffed(now), text)
+                handoff = open_handoff(session, conversation_id, channel, reason, priority, client)
                 position = queue_position(session, handoff)
                 handoff_id, reason, priority = handoff.id, handoff.reason, handoff.priority
             break

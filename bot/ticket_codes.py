@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Optional
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from bot.settings import positive_number
 from bot.store import db
@@ -131,7 +132,10 @@ def issue(
     return code
 
 
-def void(number: str, conversation: str, url: Optional[str] = None, session=None, now: Optional[datetime] = None) -> None:  # type: ignore[no-untyped-def]
+def void(
+    number: str, conversation: str, url: Optional[str] = None, session: Optional[Session] = None,
+    now: Optional[datetime] = None,
+) -> None:
     """End the live codes of the ticket and conversation (a newer one was sent, or the SMS failed)."""
     statement = (
         update(TicketCode)

@@ -254,6 +254,8 @@ class Handoff(Base):
     closed_at = Column(UTCDateTime, nullable=True)
     # When a person first answered the patient (the first-response time of the reports).
     first_reply_at = Column(UTCDateTime, nullable=True)
+    # SHA-256 of the client that asked (bot/client_identity.py), for the limit on urgent handoffs per client.
+    client_hash = Column(String(64), nullable=True, index=True)
 
     staff = relationship("Staff")
 

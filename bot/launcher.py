@@ -51,8 +51,9 @@ def commands(cfg: settings.Settings, model: Path = MODEL_PATH) -> Dict[str, List
             python, "-m", "bot.rasa_runtime",
             "--interface", cfg.host, "--port", str(cfg.rasa_port),
             "--model", str(model),
+            # No `--cors`: no other site's page may call Rasa's HTTP API or REST channel; the widget's Socket.IO
+            # channel admits the pages of ALLOWED_ORIGINS itself (bot/channels/socketio.py).
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
-            "--cors", "*",
         ],
         "console": [
             python, "-m", "uvicorn", "--factory", "bot.console.app:create_app",

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from sqlalchemy import column, delete, select, table
 from sqlalchemy.orm import Session, selectinload
 
-from bot import lookup_limit, phone
+from bot import audit, lookup_limit, phone
 from bot.store import db
 from bot.store.models import ConversationNote, FollowUp, Handoff, LookupMiss, NluInboxItem, Ticket
 
@@ -107,6 +107,12 @@ def delete_all(session: Session, patient: Patient) -> Dict[str, int]:
     return counts
 
 
+def _audit(session: Session, action: str, patient: Patient) -> None:
+    """The export or deletion in the audit log (bot/audit.py): the command's user, the patient's masked phone."""
+    target = phone.mask(patient.phone) if patient.phone else ", ".join(patient.conversations)
+    audit.record(session, audit.command_actor(), action, "patient", target, "cli")
+
+
 def command(action: str, given_phone: Optional[str], conversations: Sequence[str], out: Optional[str], yes: bool) -> int:
     """`python -m bot patient export|delete`; prints the export (or writes it to `out`) and the deleted counts."""
     if not given_phone and not conversations:
@@ -121,6 +127,7 @@ def command(action: str, given_phone: Optional[str], conversations: Sequence[str
         except ValueError as error:
             print(error, file=sys.stderr)
             return 2
+        _audit(session, f"patient_{action}", patient)
         if action == "export":
             text = json.dumps(export(session, patient), ensure_ascii=False, indent=2, default=str)
             if out:

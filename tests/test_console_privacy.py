@@ -3,17 +3,19 @@ who read which transcript or ticket (issue #14, finding 6)."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from bot import logging_filter
 from bot import staff as accounts
 from bot.roles import Role
 from bot.store.db import session_scope
 from bot.store.models import ConversationNote, Staff, Ticket, TicketEvent
-from tests.test_console_api import PASSWORD, FakeRasa, login, make_client, prepare, rasa  # noqa: F401 - fixtures
+from tests.test_console_api import PASSWORD, FakeRasa, add_rasa_events, login, make_client, prepare, rasa  # noqa: F401 - fixtures
 
 NUMBER = "TK202612070001"
 PHONE = "13812345678"
@@ -125,3 +127,23 @@ def test_masking_leaves_timestamps_ticket_numbers_and_longer_digit_runs_alone() 
 
     text = "at 1733600000.123456, ticket TK202612070001, order 13812345678901, 2026-12-07 13:45"
     assert phone.mask_text(text) == text
+
+
+def test_a_patients_export_and_deletion_by_command_are_in_the_audit_log(client, database, monkeypatch, tmp_path) -> None:
+    from bot.__main__ import main
+
+    add_rasa_events(database, [("someone-else", "user", 1.0, None)])  # Rasa's events table
+    with session_scope(database) as session:
+        session.execute(
+            text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES ('web-patient', 'user', 2, :data)"),
+            {"data": json.dumps({"event": "user", "text": "鼻子歪了", "timestamp": 2})},
+        )
+    monkeypatch.setenv("DATABASE_URL", database)
+    assert main(["patient", "export", "--phone", PHONE, "--out", str(tmp_path / "export.json")]) == 0
+    assert main(["patient", "delete", "--phone", PHONE, "--yes"]) == 0
+    log = client.get("/api/audit?target=138****5678", headers=login(client, "boss")).json()
+    assert [(e["action"], e["target_kind"], e["client"]) for e in log] == [
+        ("patient_delete", "patient", "cli"),
+        ("patient_export", "patient", "cli"),
+    ]
+    assert all(e["actor"].startswith("cli:") for e in log)

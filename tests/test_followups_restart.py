@@ -47,7 +47,7 @@ def fake_rasa() -> tuple:
 
 
 def start_scheduler(url: str, port: int, log) -> subprocess.Popen:  # type: ignore[no-untyped-def]
-    env = dict(os.environ, DATABASE_URL=url, RASA_PORT=str(port), RASA_TOKEN="t", FOLLOWUP_POLL_SECONDS="0.5")
+    env = dict(os.environ, DATABASE_URL=url, RASA_PORT=str(port), RASA_TOKEN="followups-restart-token", FOLLOWUP_POLL_SECONDS="0.5")
     return subprocess.Popen([sys.executable, "-m", "bot", "followups", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -39,7 +39,7 @@ def test_without_a_token_the_channel_is_off_and_has_no_output(monkeypatch: pytes
     assert channel.get_output_channel() is None
 
 
-@pytest.mark.parametrize("secret", ["", "has spaces", "x" * 257])
+@pytest.mark.parametrize("secret", ["", "x", "fifteen-chars15", "has spaces", "x" * 257])
 def test_a_token_without_a_usable_webhook_secret_refuses_to_start(monkeypatch: pytest.MonkeyPatch, secret: str) -> None:
     monkeypatch.setenv("TELEGRAM_TOKEN", TELEGRAM_TOKEN)
     monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", secret)

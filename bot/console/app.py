@@ -21,6 +21,7 @@ from bot.console.config import ConsoleConfig
 from bot.console.deps import permitted
 from bot.console.rasa_api import RasaClient
 from bot.console.schemas import ErrorOut, InvalidRequestOut
+from bot.console.security_headers import SecurityHeaders
 from bot.roles import Permission
 from bot.console.routers import (
     assignment,
@@ -103,6 +104,7 @@ def create_app(config: Optional[ConsoleConfig] = None, rasa: Optional[RasaClient
             422: {"model": InvalidRequestOut, "description": "the request does not fit the schema"},
         },
     )
+    app.add_middleware(SecurityHeaders)
     app.state.config = config
     app.state.rasa = rasa or RasaClient(config)
     app.add_exception_handler(RequestValidationError, _validation_error)

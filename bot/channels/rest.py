@@ -13,6 +13,8 @@ Registered in credentials.yml as `bot.channels.rest.RestInput`; the name, the pa
   channel, which would route staff replies there.
 - `metadata.client` is the caller's address (bot/client_identity.py), whatever the body says: limits
   that outlast a conversation (ticket lookups) count per caller.
+- A conversation or a caller sending faster than `REST_MESSAGES_PER_MINUTE_PER_*` (bot/message_rate.py)
+  is answered 429 with the sentence asking to slow down; the message never reaches Rasa.
 - The privacy notice (bot/privacy.py) follows the bot's answer to a conversation's first message, once.
   An integration that shows the notice itself and asked the patient sends `metadata.privacy_consent`
   with the notice version: the consent is recorded and the bot's notice is not added.
@@ -35,6 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
 from bot import client_identity, message_guard, privacy, service_texts
+from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +95,7 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint("custom_webhook_RestInput", __name__)
+        rates = MessageRate.for_rest()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -107,7 +111,11 @@ class RestInput(RasaRestInput):
                 logger.info("REST message from %s refused: %s", parsed.sender, verdict.problem)
                 return response.json([{"recipient_id": parsed.sender, "text": verdict.reply}])
             text = verdict.text or ""
-            metadata = client_identity.stamp(parsed.metadata, f"rest:{request.remote_addr or request.ip}")
+            client = f"rest:{request.remote_addr or request.ip}"
+            if not rates.allow(parsed.sender, client):
+                slow_down = service_texts.text("message_problems.too_fast")
+                return response.json([{"recipient_id": parsed.sender, "text": slow_down}], status=429)
+            metadata = client_identity.stamp(parsed.metadata, client)
             if privacy.agreed_version(parsed.metadata):
                 await asyncio.to_thread(privacy.agree, parsed.sender, CHANNEL_NAME, "integration")
             if bool_arg(request, "stream", default=False):

@@ -35,7 +35,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot import message_guard, privacy, service_texts, settings
+from bot import client_identity, message_guard, privacy, service_texts, settings
+from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,7 @@ class TelegramInput(InputChannel):
             return webhook
         config, bot = self.config, self.bot
         output = TelegramOutput(bot)
+        rates = MessageRate()
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -196,7 +198,7 @@ class TelegramInput(InputChannel):
                 return response.json({"error": "invalid secret token"}, status=403)
             update = parse_update(request.body, bot)
             if update is not None:
-                await self._handle(update, output, on_new_message)
+                await self._handle(update, output, on_new_message, rates)
             return response.json({"status": "ok"})
 
         @webhook.listener("after_server_stop")
@@ -206,9 +208,16 @@ class TelegramInput(InputChannel):
         return webhook
 
     async def _handle(
-        self, update: Update, output: TelegramOutput, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        update: Update,
+        output: TelegramOutput,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        rates: MessageRate,
     ) -> None:
-        """Answers the update; failures are logged, never raised, so Telegram does not redeliver it."""
+        """Answers the update; failures are logged, never raised, so Telegram does not redeliver it.
+
+        A chat sending faster than `MESSAGES_PER_MINUTE_PER_CONVERSATION` (bot/message_rate.py) is asked
+        to slow down and its message does not reach Rasa. The chat is the message's client (`tg:<chat>`)."""
         message = incoming(update)
         try:
             if update.callback_query is not None:
@@ -224,7 +233,13 @@ class TelegramInput(InputChannel):
                 if not message.unsupported:
                     await output.send_text_message(message.chat_id, verdict.reply or "")
                 return
-            await on_new_message(UserMessage(verdict.text, output, message.chat_id, input_channel=CHANNEL_NAME))
+            if not rates.allow(message.chat_id, None):
+                await output.send_text_message(message.chat_id, service_texts.text("message_problems.too_fast"))
+                return
+            metadata = client_identity.stamp(None, f"tg:{message.chat_id}")
+            await on_new_message(
+                UserMessage(verdict.text, output, message.chat_id, input_channel=CHANNEL_NAME, metadata=metadata)
+            )
             if await asyncio.to_thread(privacy.first_notice, message.chat_id, CHANNEL_NAME):
                 await output.send_text_message(message.chat_id, privacy.short_notice(CHANNEL_NAME))
         except Exception:  # noqa: BLE001 - any failure must still answer 200 to Telegram

@@ -15,8 +15,9 @@ from sanic import Sanic
 from bot.channels.rest import RestInput
 from bot.channels.telegram import SECRET_HEADER, TelegramInput
 from bot.store import migrate
-from tests.conftest import TELEGRAM_TOKEN, TELEGRAM_WEBHOOK_SECRET, served
+from tests.conftest import TELEGRAM_WEBHOOK_SECRET, served
 from tests.fake_telegram import FakeTelegram
+from tests.test_telegram_channel import fake, telegram_env  # noqa: F401 - fixtures
 
 _apps = itertools.count()
 
@@ -64,19 +65,7 @@ def test_a_rest_conversation_sending_faster_than_its_limit_gets_429_and_rasa_nev
 
 
 @pytest.fixture()
-def fake() -> Iterator[FakeTelegram]:
-    server = FakeTelegram(TELEGRAM_TOKEN).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture()
-def telegram_url(reached: List[UserMessage], fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("TELEGRAM_TOKEN", TELEGRAM_TOKEN)
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", TELEGRAM_WEBHOOK_SECRET)
-    monkeypatch.setenv("TELEGRAM_API_BASE", fake.url)
+def telegram_url(reached: List[UserMessage], telegram_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("MESSAGES_PER_MINUTE_PER_CONVERSATION", "2")
 
     async def rasa(message: UserMessage) -> None:

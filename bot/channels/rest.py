@@ -14,7 +14,8 @@ Registered in credentials.yml as `bot.channels.rest.RestInput`; the name, the pa
 - `metadata.client` is the caller's address (bot/client_identity.py), whatever the body says: limits
   that outlast a conversation (ticket lookups) count per caller.
 - A conversation or a caller sending faster than `REST_MESSAGES_PER_MINUTE_PER_*` (bot/message_rate.py)
-  is answered 429 with the sentence asking to slow down; the message never reaches Rasa.
+  is answered 429 with the sentence asking to slow down; a conversation at its length cap
+  (bot/conversation_cap.py) gets its sentence. Neither message reaches Rasa (bot/public_limits.py).
 - The privacy notice (bot/privacy.py) follows the bot's answer to a conversation's first message, once.
   An integration that shows the notice itself and asked the patient sends `metadata.privacy_consent`
   with the notice version: the consent is recorded and the bot's notice is not added.
@@ -36,7 +37,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-from bot import client_identity, message_guard, privacy, service_texts
+from bot import client_identity, message_guard, privacy, public_limits, service_texts
 from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
@@ -112,9 +113,10 @@ class RestInput(RasaRestInput):
                 return response.json([{"recipient_id": parsed.sender, "text": verdict.reply}])
             text = verdict.text or ""
             client = f"rest:{request.remote_addr or request.ip}"
-            if not rates.allow(parsed.sender, client):
-                slow_down = service_texts.text("message_problems.too_fast")
-                return response.json([{"recipient_id": parsed.sender, "text": slow_down}], status=429)
+            refused = await public_limits.refusal(rates, parsed.sender, client)
+            if refused is not None:
+                status = 429 if refused.problem == public_limits.TOO_FAST else 200
+                return response.json([{"recipient_id": parsed.sender, "text": refused.text}], status=status)
             metadata = client_identity.stamp(parsed.metadata, client)
             if privacy.agreed_version(parsed.metadata):
                 await asyncio.to_thread(privacy.agree, parsed.sender, CHANNEL_NAME, "integration")

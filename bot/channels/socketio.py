@@ -27,7 +27,7 @@ conversation the patient cleared, so it is never resumed (bot/widget_sessions.py
 acknowledgement (true when done). Each message's metadata gets the client's address under `client`
 (bot/client_identity.py); metadata over
 `MAX_METADATA_BYTES` is dropped, and a conversation or client sending faster than a person types is asked
-to slow down (bot/message_rate.py).
+to slow down (bot/message_rate.py); a conversation at its length cap is told so (bot/conversation_cap.py).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 from socketio import AsyncRedisManager
 
-from bot import client_identity, message_guard, privacy, service_texts, settings, widget_sessions
+from bot import client_identity, message_guard, privacy, public_limits, settings, widget_sessions
 from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
@@ -180,9 +180,9 @@ class SocketIOInput(RasaSocketIOInput):
             if not verdict.ok:
                 await sio.emit(self.bot_message_evt, {"text": verdict.reply}, room=sid)
                 return
-            if not rates.allow(conversation_id, session.get(CLIENT)):
-                slow_down = service_texts.text("message_problems.too_fast")
-                await sio.emit(self.bot_message_evt, {"text": slow_down}, room=sid)
+            refused = await public_limits.refusal(rates, conversation_id, session.get(CLIENT))
+            if refused is not None:
+                await sio.emit(self.bot_message_evt, {"text": refused.text}, room=sid)
                 return
             metadata = client_identity.stamp(self._metadata(data), session.get(CLIENT))
             await rasa_handler(

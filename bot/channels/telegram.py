@@ -35,7 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot import client_identity, message_guard, privacy, service_texts, settings
+from bot import client_identity, message_guard, privacy, public_limits, service_texts, settings
 from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
@@ -216,8 +216,8 @@ class TelegramInput(InputChannel):
     ) -> None:
         """Answers the update; failures are logged, never raised, so Telegram does not redeliver it.
 
-        A chat sending faster than `MESSAGES_PER_MINUTE_PER_CONVERSATION` (bot/message_rate.py) is asked
-        to slow down and its message does not reach Rasa. The chat is the message's client (`tg:<chat>`)."""
+        A chat sending faster than `MESSAGES_PER_MINUTE_PER_CONVERSATION`, or at its length cap, is told so
+        and its message does not reach Rasa (bot/public_limits.py). The chat is the message's client (`tg:<chat>`)."""
         message = incoming(update)
         try:
             if update.callback_query is not None:
@@ -233,8 +233,9 @@ class TelegramInput(InputChannel):
                 if not message.unsupported:
                     await output.send_text_message(message.chat_id, verdict.reply or "")
                 return
-            if not rates.allow(message.chat_id, None):
-                await output.send_text_message(message.chat_id, service_texts.text("message_problems.too_fast"))
+            refused = await public_limits.refusal(rates, message.chat_id, None)
+            if refused is not None:
+                await output.send_text_message(message.chat_id, refused.text)
                 return
             metadata = client_identity.stamp(None, f"tg:{message.chat_id}")
             await on_new_message(

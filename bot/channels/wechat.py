@@ -41,7 +41,8 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.session import SessionStorage
 from wechatpy.utils import check_signature
 
-from bot import channel_state, message_guard, privacy, reply_window, service_texts
+from bot import channel_state, client_identity, message_guard, privacy, public_limits, reply_window, service_texts
+from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
 
@@ -278,6 +279,7 @@ class WeChatInput(InputChannel):
         self.config = config
         self.client = config.client() if config else None
         self._tasks: Set["asyncio.Task[None]"] = set()
+        self._rates = MessageRate()
 
     @classmethod
     def name(cls) -> str:
@@ -368,7 +370,14 @@ class WeChatInput(InputChannel):
             if not verdict.ok:
                 await output.send_text_message(openid, verdict.reply or "")
                 return
-            await on_new_message(UserMessage(verdict.text, output, openid, input_channel=CHANNEL_NAME))
+            refused = await public_limits.refusal(self._rates, openid, None)
+            if refused is not None:
+                await output.send_text_message(openid, refused.text)
+                return
+            metadata = client_identity.stamp(None, f"wx:{openid}")
+            await on_new_message(
+                UserMessage(verdict.text, output, openid, input_channel=CHANNEL_NAME, metadata=metadata)
+            )
             await self._privacy_notice(output, openid)
         except Exception:  # noqa: BLE001 - WeChat must not see the failure; it already got `success`
             logger.exception("Handling a WeChat %s failed", getattr(message, "type", "message"))

@@ -27,6 +27,7 @@ def test_a_conversation_and_a_ticket_go_to_a_colleague_and_a_major_ticket_alerts
     handoff_id = add_handoff(database, "web-transfer")
     add_ticket(database, "TK202612070001", kind="refund", conversation_id="web-transfer", phone="13912345678")
     add_ticket(database, "TK202611010001", kind="postop", conversation_id="web-earlier", phone="13912345678")
+    add_ticket(database, "TK202611010002", kind="postop")
     config = ConsoleConfig(database_url=database, rasa_url="http://rasa.test", rasa_token="secret")
     app = create_app(config, RasaClient(config, transport=httpx.MockTransport(FakeRasa().handle)))
     RESULTS.mkdir(exist_ok=True)
@@ -45,6 +46,8 @@ def test_a_conversation_and_a_ticket_go_to_a_colleague_and_a_major_ticket_alerts
     assert "web-transfer" in seen["wang_transfer_notice"] and seen["wang_may_reply"]
     assert seen["history_conversations"] == [["web-transfer", "本会话"], ["web-earlier", "同一手机号的工单"]]
     assert len(seen["history_tickets"]) == 1 and "TK202611010001" in seen["history_tickets"][0]
+    assert seen["conversation_tags"] == ["医疗纠纷风险"]
+    assert seen["li_by_tag"] == ["TK202612070001"] and seen["li_tag_filter"] == "退款" and seen["li_row_tags"] == "退款"
     assert seen["wang_mine"] == ["TK202612070001"] and seen["wang_assignee_cell"] == "王医生"
     assert "TK202612070001" in seen["wang_assigned_notice"]
     for name in ("li", "wang"):

@@ -37,6 +37,7 @@ from bot.console.routers import (
     pages,
     replies,
     reports,
+    tags,
     tickets,
     widget,
 )
@@ -45,7 +46,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # What a role must allow (bot/roles.py) for every call of a router; auth (login, me, logout), the NLU
 # inbox (its own checks: any staff member flags, trainers review), audit (its own) and the pages need a login at most.
 ROUTER_PERMISSIONS = {
-    Permission.QUEUE: (handoffs, assignment, history, events, conversations, tickets, followups, replies, notes),
+    Permission.QUEUE: (handoffs, assignment, history, events, conversations, tickets, followups, replies, notes, tags),
     Permission.REPORTS: (reports,),
 }
 logger = logging.getLogger(__name__)

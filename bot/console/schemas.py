@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, Dict, List, Optional
 
-from pydantic import BaseModel, constr, root_validator
+from pydantic import BaseModel, Field, constr, root_validator
 
 from bot import phone
 
@@ -131,6 +131,8 @@ class HandoffOut(BaseModel):
     assigned_to: Optional[str]
     assigned_to_name: Optional[str]
     waiting_seconds: int
+    # The conversation's tags (bot/console/tags.yml); filled in by the queue's list.
+    tags: List[str] = []
 
 
 class MessageIn(BaseModel):
@@ -210,6 +212,8 @@ class TicketOut(BaseModel):
     # The colleague working it (username and display name), if any.
     assigned_to: Optional[str] = None
     assigned_to_name: Optional[str] = None
+    # Its tags (bot/console/tags.yml); filled in by the ticket list.
+    tags: List[str] = []
 
 
 class TicketEventOut(BaseModel):
@@ -381,3 +385,20 @@ class PatientHistoryOut(BaseModel):
     tickets: List[TicketOut]
     # The follow-ups of the other conversations (the conversation's own are listed with it).
     followups: List[FollowUpOut]
+
+
+class TagTarget(str, Enum):
+    conversation = "conversation"
+    ticket = "ticket"
+
+
+class TagsIn(BaseModel):
+    """A conversation id or ticket number, and all of its tags (names from bot/console/tags.yml)."""
+
+    target: constr(strip_whitespace=True, min_length=1, max_length=255)  # type: ignore[valid-type]
+    tags: List[constr(strip_whitespace=True, min_length=1, max_length=32)] = Field(..., max_items=30)  # type: ignore[valid-type]
+
+
+class TagsOut(BaseModel):
+    target: str
+    tags: List[str]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.followups import deadlines, progress
-from bot.console import messages
+from bot.console import messages, tags
 from bot.store.models import Staff, Ticket, TicketEvent, utcnow
 
 # What staff type to find a patient's tickets by phone: the masked form (138****5678), its two ends, or the last digits.
@@ -43,6 +43,7 @@ class TicketFilter:
     search: Optional[str] = None
     # A staff username, or UNASSIGNED for the tickets nobody was assigned.
     assignee: Optional[str] = None
+    tag: Optional[str] = None
 
 
 def search_condition(search: str) -> ColumnElement:
@@ -81,6 +82,8 @@ def list_tickets(session: Session, where: TicketFilter = TicketFilter(), now: Op
         query = query.where(Ticket.assigned_to.is_(None))
     elif where.assignee:
         query = query.where(Ticket.assignee.has(Staff.username == where.assignee))
+    if where.tag:
+        query = query.where(tags.tagged("ticket", Ticket.number, where.tag))
     if where.search and where.search.strip():
         query = query.where(search_condition(where.search))
     found = list(session.scalars(query.limit(LIST_LIMIT if where.overdue is None else None)))

@@ -1,6 +1,6 @@
 // Assignment and major-urgent alerts (#18) with two staff in two browsers (li on a desktop, wang on a tablet):
 // li claims a conversation and transfers it to wang, who is told live and may reply; li assigns a ticket to wang,
-// whose "我的" list shows it without a reload; the conversation page lists the patient's earlier conversation; a major-urgent ticket the bot opens appears highlighted in both
+// whose "我的" list shows it without a reload; the conversation page lists the patient's earlier conversation; tags on the conversation and the ticket; a major-urgent ticket the bot opens appears highlighted in both
 // lists with the sound and a desktop notification.
 // Run by tests/test_console_assign_browser.py: node tests/browser/assign.mjs
 // Environment: CONSOLE_URL, STAFF_PASSWORD, HANDOFF_ID (a waiting handoff), TICKET (a normal ticket),
@@ -57,6 +57,10 @@ try {
     items.map((item) => [item.dataset.conversationId, item.querySelector("strong").textContent]),
   );
   seen.history_tickets = await wang.locator("#history-tickets li").allInnerTexts();
+  // wang tags the conversation under its heading.
+  await wang.locator("#conversation-tags button.tag", { hasText: "医疗纠纷风险" }).click();
+  await wang.locator("#conversation-tags button.tag.on", { hasText: "医疗纠纷风险" }).waitFor();
+  seen.conversation_tags = await wang.locator("#conversation-tags button.tag.on").allInnerTexts();
   await wang.screenshot({ path: `${env.RESULTS}/console-patient-history-tablet.png`, fullPage: true });
 
   // li assigns the ticket to wang; wang's "我的" list gets it without a reload.
@@ -69,11 +73,19 @@ try {
   await card.locator("form.assign select").selectOption("wang");
   await card.locator("form.assign button[type=submit]").click();
   await card.locator(".history li", { hasText: "指派给 王医生" }).waitFor();
+  // li tags the ticket; the list filtered by that tag shows it alone.
+  await card.locator(".tags button.tag", { hasText: "退款" }).click();
+  await card.locator(".tags button.tag.on", { hasText: "退款" }).waitFor();
   await wang.locator(`#tickets-body tr[data-number="${env.TICKET}"]`).waitFor();
   seen.wang_mine = await wang.locator("#tickets-body tr").evaluateAll((rows) => rows.map((row) => row.dataset.number));
   seen.wang_assignee_cell = await wang.locator(`#tickets-body tr[data-number="${env.TICKET}"] td.assignee`).innerText();
   await wang.locator("#notice", { hasText: "已指派给您" }).waitFor();
   seen.wang_assigned_notice = await wang.locator("#notice").innerText();
+  await li.goto(`${env.CONSOLE_URL}/console/tickets?tag=${encodeURIComponent("退款")}`);
+  await li.locator(`#tickets-body tr[data-number="${env.TICKET}"]`).waitFor();
+  seen.li_by_tag = await li.locator("#tickets-body tr").evaluateAll((rows) => rows.map((row) => row.dataset.number));
+  seen.li_tag_filter = await li.locator("#filter-tag").inputValue();
+  seen.li_row_tags = await li.locator(`#tickets-body tr[data-number="${env.TICKET}"] .tag-badges`).innerText();
 
   // A major-urgent ticket opened by the bot: both lists show it highlighted, with sound and a desktop notification.
   await li.goto(`${env.CONSOLE_URL}/console/tickets`);

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, List, Optional
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from bot import handoffs, hospital, reply_window
-from bot.console import messages
+from bot.console import messages, tags
 from bot.console.config import ConsoleConfig
 from bot.console.deps import SessionScope, current_staff, get_config, get_rasa, get_sessions
 from bot.console.rasa_api import RasaClient, RasaUnavailable
@@ -56,13 +56,22 @@ def _rasa_error(what: str, error: RasaUnavailable) -> HTTPException:
 
 @router.get("", response_model=List[HandoffOut])
 def list_handoffs(
-    status: Optional[HandoffStatus] = None, sessions: SessionScope = Depends(get_sessions)
+    status: Optional[HandoffStatus] = None,
+    tag: Optional[str] = Query(None, max_length=32, description="only conversations with this tag (bot/console/tags.yml)"),
+    sessions: SessionScope = Depends(get_sessions),
 ) -> List[HandoffOut]:
-    """Urgent first, then oldest. A red flag the patient reported while waiting makes a handoff urgent."""
+    """Urgent first, then oldest, each with its conversation's tags. A red flag the patient reported while
+    waiting makes a handoff urgent."""
     now = utcnow()
     with sessions() as session:
         handoffs.escalate_red_flags(session)
-        return [handoff_out(h, now) for h in handoffs.list_handoffs(session, status.value if status else None)]
+        found = handoffs.list_handoffs(session, status.value if status else None)
+        tagged = tags.tags_of(session, "conversation", [h.conversation_id for h in found])
+        return [
+            handoff_out(h, now).copy(update={"tags": tagged[h.conversation_id]})
+            for h in found
+            if tag is None or tag in tagged[h.conversation_id]
+        ]
 
 
 @router.get("/{handoff_id}", response_model=HandoffOut)

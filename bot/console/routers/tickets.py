@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from bot import phone
 from bot.console import messages, tickets
+from bot.console import tags as tag_names
 from bot.console.deps import SessionScope, audited, current_staff, get_sessions
 from bot.console.schemas import (
     TicketCategory,
@@ -74,6 +75,7 @@ def list_tickets(
     overdue: Optional[bool] = None,
     q: Optional[str] = Query(None, max_length=40, description="a ticket number, a masked phone 138****5678 or a phone's last digits"),
     assignee: Optional[str] = Query(None, max_length=64, description="`me`, `none` (nobody) or a colleague's username"),
+    tag: Optional[str] = Query(None, max_length=32, description="a tag of bot/console/tags.yml"),
     staff: Staff = Depends(current_staff),
     sessions: SessionScope = Depends(get_sessions),
 ) -> List[TicketOut]:
@@ -87,10 +89,13 @@ def list_tickets(
         overdue=overdue,
         search=q,
         assignee=staff.username if assignee == tickets.MINE else assignee,
+        tag=tag,
     )
     now = utcnow()
     with sessions() as session:
-        return [ticket_out(t, now) for t in tickets.list_tickets(session, where, now)]
+        found = tickets.list_tickets(session, where, now)
+        tagged = tag_names.tags_of(session, "ticket", [t.number for t in found])
+        return [ticket_out(t, now).copy(update={"tags": tagged[t.number]}) for t in found]
 
 
 @router.get("/{number}", response_model=TicketDetail, dependencies=[Depends(audited("ticket_read", "ticket", "number"))])

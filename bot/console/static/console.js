@@ -388,7 +388,7 @@ async function queuePage() {
       el("td", {}, el("span", { class: `badge ${handoff.priority}` }, label(PRIORITY, handoff.priority))),
       el("td", {}, label(REASON, handoff.reason)),
       el("td", {}, label(CHANNEL, handoff.channel)),
-      el("td", { class: "mono" }, handoff.conversation_id),
+      el("td", { class: "mono" }, handoff.conversation_id, tagBadges(handoff.tags)),
       waited,
       el("td", {}, label(HANDOFF_STATUS, handoff.status)),
       el("td", {}, handoff.assigned_to_name || "—"),
@@ -397,12 +397,16 @@ async function queuePage() {
   }
 
   async function load() {
-    const handoffs = await api("GET", `/api/handoffs?status=${status}`);
+    const tag = tagFilter.value ? `&tag=${encodeURIComponent(tagFilter.value)}` : "";
+    const handoffs = await api("GET", `/api/handoffs?status=${status}${tag}`);
     body.replaceChildren(...handoffs.map(row));
     empty.hidden = handoffs.length > 0;
     document.getElementById("updated-at").textContent = `最后更新：${new Date().toLocaleTimeString("zh-CN", { hour12: false })}`;
   }
   const refresh = refresher(load);
+  const tagFilter = document.getElementById("queue-tag");
+  await fillTagFilter(tagFilter, "");
+  tagFilter.addEventListener("change", refresh);
 
   for (const tab of document.querySelectorAll("#status-tabs button")) {
     tab.addEventListener("click", () => {
@@ -661,6 +665,7 @@ function ticketCard(number) {
         ` · 登记于 ${clock(ticket.created_at)}`,
       ),
       assignForm(ticket, card.refresh),
+      tagEditor("ticket", ticket.number),
       el("p", { class: "description" }, ticket.description || ""),
       el("h4", {}, "处理记录"),
       ticket.history.length ? history : el("p", { class: "empty" }, "暂无记录。"),

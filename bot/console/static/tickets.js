@@ -15,8 +15,8 @@ function fillChoices() {
   }
 }
 
-// The filters kept in the URL besides the label lists: the assignee (me, none or a username) and the search.
-const OTHER_FILTERS = ["assignee", "q"];
+// The filters kept in the URL besides the label lists: the assignee (me, none or a username), the tag, the search.
+const OTHER_FILTERS = ["assignee", "tag", "q"];
 
 function ticketQuery(form) {
   const query = new URLSearchParams();
@@ -34,7 +34,7 @@ function ticketRow(ticket, arrived) {
   return el(
     "tr",
     { class: `severity-${ticket.severity}${ticket.overdue ? " overdue" : ""}${arrived.has(ticket.number) ? " alert" : ""}`, "data-number": ticket.number },
-    el("td", {}, link),
+    el("td", {}, link, tagBadges(ticket.tags)),
     el("td", {}, label(TICKET_KIND, ticket.kind)),
     el("td", {}, label(TICKET_CATEGORY, ticket.category)),
     el("td", {}, severity),
@@ -56,7 +56,7 @@ async function ticketsPage() {
   const assignee = colleagueSelect("assignee", "负责人", [["", "全部负责人"], ["me", "我的"], ["none", "未指派"]], params.get("assignee"));
   assignee.id = "filter-assignee";
   document.getElementById("filter-assignee-box").replaceWith(assignee);
-  await assignee.ready;
+  await Promise.all([assignee.ready, fillTagFilter(form.elements.tag, params.get("tag"))]);
   for (const name of [...Object.keys(ticketFilters()), "q"]) if (params.has(name)) form.elements[name].value = params.get(name);
   // Major-urgent tickets that arrived while the page was open: highlighted until it is reloaded.
   const arrived = new Set();

@@ -38,6 +38,14 @@ class StaffError(ValueError):
     """An account that cannot be created as asked; the message says why."""
 
 
+class PasswordRefused(ValueError):
+    """A password change refused; `key` names the console's sentence for it (bot/console/messages.yml)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 def token_lifetime() -> timedelta:
     """`STAFF_TOKEN_HOURS` (default 8): how long a console login lasts."""
     raw = os.environ.get("STAFF_TOKEN_HOURS", "").strip()
@@ -104,12 +112,15 @@ def disable(session: Session, username: str) -> Staff:
 
 
 def reset_password(session: Session, username: str, password: Optional[str] = None) -> str:
-    """A new password for `username` (a random one unless given); the account is enabled again, its logins
-    end and its failed logins are forgotten. Returns the password."""
+    """A new password for `username`: the one given, or a random one-time password that only lets its holder
+    set their own (`must_change_password`). The account is enabled again, its logins end and its failed logins
+    are forgotten. Returns the password."""
     staff = find_staff(session, username)
-    password = password if password is not None else secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    one_time = password is None
+    password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES) if one_time else password
     _check_password(password)
     staff.password_hash = _hasher.hash(password)
+    staff.must_change_password = one_time
     staff.disabled = False
     session.execute(delete(StaffToken).where(StaffToken.staff_id == staff.id))
     rate_limit.forget_user(session, username)
@@ -128,6 +139,22 @@ def authenticate(session: Session, username: str, password: str) -> Optional[Sta
     if _hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = _hasher.hash(password)
     return staff
+
+
+def change_password(session: Session, staff: Staff, current: str, new: str) -> None:
+    """Replace the password of `staff` after checking the current one; a one-time password ends here.
+    PasswordRefused: `wrong_current_password`, `password_too_short` or `password_unchanged`."""
+    try:
+        _hasher.verify(staff.password_hash, current)
+    except (VerificationError, InvalidHashError) as error:
+        raise PasswordRefused("wrong_current_password") from error
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise PasswordRefused("password_too_short")
+    if new == current:
+        raise PasswordRefused("password_unchanged")
+    staff.password_hash = _hasher.hash(new)
+    staff.must_change_password = False
+    session.flush()
 
 
 def issue_token(session: Session, staff: Staff, now: Optional[datetime] = None) -> str:
@@ -196,7 +223,7 @@ def reset_command(username: str) -> int:
         password = reset_password(session, username, given)
         if given is not None:
             return f"The password of {username!r} is set; its logins have ended."
-        return f"New password of {username!r} (shown once; give it to them in person): {password}"
+        return f"One-time password of {username!r} (shown once; give it in person; it must be changed at login): {password}"
 
     return _run(reset)
 

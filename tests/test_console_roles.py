@@ -42,7 +42,7 @@ def _api_routes(client: TestClient) -> list:
         (route.path, method)
         for route in client.app.routes
         for method in getattr(route, "methods", ())
-        if route.path.startswith("/api/") and route.path not in ("/api/login", "/api/me", "/api/logout")
+        if route.path.startswith("/api/") and route.path not in ("/api/login", "/api/me", "/api/logout", "/api/password")
     ]
 
 
@@ -126,3 +126,29 @@ class _Terminal(io.StringIO):
 
     def isatty(self) -> bool:
         return True
+
+
+def test_a_one_time_password_only_lets_its_holder_set_a_new_one(client, database, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    assert main(["staff", "reset", "li"]) == 0
+    one_time = capsys.readouterr().out.strip().rsplit(" ", 1)[-1]
+    login = client.post("/api/login", json={"username": "li", "password": one_time}).json()
+    assert login["password_change_required"] is True
+    headers = {"Authorization": f"Bearer {login['access_token']}"}
+    refused = client.get("/api/handoffs", headers=headers)
+    assert refused.status_code == 403 and "新密码" in refused.json()["detail"]
+    assert client.get("/api/me", headers=headers).json()["password_change_required"] is True
+
+    change = {"current_password": one_time, "new_password": "short"}
+    assert client.post("/api/password", headers=headers, json=change).status_code == 400
+    change["new_password"] = one_time
+    assert client.post("/api/password", headers=headers, json=change).status_code == 400
+    wrong = {"current_password": "not it at all", "new_password": "my own password"}
+    assert client.post("/api/password", headers=headers, json=wrong).status_code == 400
+    change["new_password"] = "my own password"
+    assert client.post("/api/password", headers=headers, json=change).status_code == 204
+    assert client.get("/api/handoffs", headers=headers).status_code == 200
+    assert client.post("/api/login", json={"username": "li", "password": one_time}).status_code == 401
+    again = client.post("/api/login", json={"username": "li", "password": "my own password"}).json()
+    assert again["password_change_required"] is False

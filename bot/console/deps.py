@@ -72,6 +72,8 @@ def permitted(permission: Permission) -> Callable[[Staff], Staff]:
     """A dependency: the logged-in staff member if their role allows `permission` (bot/roles.py); 403 otherwise."""
 
     def check(staff: Staff = Depends(current_staff)) -> Staff:
+        if staff.must_change_password:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=messages.text("password_change_required"))
         if not staff.may(permission):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail=_not_permitted(staff, permission))
         return staff

@@ -108,6 +108,13 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_at: datetime
+    # The password was a one-time password: until POST /api/password sets a new one, every other call is 403.
+    password_change_required: bool = False
+
+
+class PasswordChange(BaseModel):
+    current_password: constr(min_length=1, max_length=256)  # type: ignore[valid-type]
+    new_password: constr(min_length=1, max_length=256)  # type: ignore[valid-type]
 
 
 class StaffOut(BaseModel):
@@ -116,6 +123,8 @@ class StaffOut(BaseModel):
     # bot/roles.py: agent, supervisor, admin or trainer, and what that role may do.
     role: str
     permissions: List[str]
+    # Logged in with a one-time password that must be replaced first (POST /api/password).
+    password_change_required: bool = False
 
 
 class HandoffOut(BaseModel):

@@ -137,6 +137,8 @@ class Staff(Base):
     role = Column(String(16), nullable=False, default=Role.AGENT.value, server_default=Role.AGENT.value)
     # A disabled account cannot log in and its tokens stop working (python -m bot staff disable).
     disabled = Column(Boolean, nullable=False, default=False)
+    # The password is a one-time password from `python -m bot staff reset`: nothing but changing it is allowed.
+    must_change_password = Column(Boolean, nullable=False, default=False, server_default=false())
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     def may(self, permission: Permission) -> bool:

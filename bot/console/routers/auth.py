@@ -11,7 +11,7 @@ from bot import rate_limit
 from bot import staff as accounts
 from bot.console import messages
 from bot.console.deps import SessionScope, bearer, client_address, current_staff, get_sessions
-from bot.console.schemas import ErrorOut, LoginRequest, StaffOut, TokenResponse
+from bot.console.schemas import ErrorOut, LoginRequest, PasswordChange, StaffOut, TokenResponse
 from bot.roles import permissions
 from bot.store.models import Staff, utcnow
 
@@ -45,7 +45,30 @@ def login(body: LoginRequest, request: Request, sessions: SessionScope = Depends
             token = accounts.issue_token(session, staff)
     if staff is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=messages.text("wrong_credentials"))
-    return TokenResponse(access_token=token, expires_at=utcnow() + accounts.token_lifetime())
+    return TokenResponse(
+        access_token=token,
+        expires_at=utcnow() + accounts.token_lifetime(),
+        password_change_required=staff.must_change_password,
+    )
+
+
+@router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={400: {"model": ErrorOut, "description": "the current password is wrong, or the new one too short or the same"}},
+)
+def change_password(
+    body: PasswordChange, staff: Staff = Depends(current_staff), sessions: SessionScope = Depends(get_sessions)
+) -> Response:
+    """Set a new password (at least 8 characters); the way out of a one-time password."""
+    try:
+        with sessions() as session:
+            accounts.change_password(session, session.merge(staff), body.current_password, body.new_password)
+    except accounts.PasswordRefused as refused:
+        detail = messages.text(refused.key, length=accounts.MIN_PASSWORD_LENGTH)
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=detail) from refused
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=StaffOut)
@@ -55,6 +78,7 @@ def me(staff: Staff = Depends(current_staff)) -> StaffOut:
         display_name=staff.display_name,
         role=staff.role,
         permissions=sorted(permission.value for permission in permissions(staff.role)),
+        password_change_required=staff.must_change_password,
     )
 
 

@@ -93,6 +93,11 @@ async function api(method, path, body) {
 
 async function whoAmI() {
   const me = await api("GET", "/api/me");
+  // Logged in with a one-time password not yet replaced: the login page asks for a new one.
+  if (me.password_change_required) {
+    loggedOut();
+    throw new ApiError(401, "请先设置新密码");
+  }
   const who = document.getElementById("who");
   who.textContent = `${me.display_name}（${me.username}）`;
   who.hidden = false;
@@ -340,6 +345,23 @@ function loginPage() {
         password: form.password.value,
       });
       sessionStorage.setItem(TOKEN_KEY, data.access_token);
+      if (!data.password_change_required) return location.assign("/console/");
+      form.hidden = true;
+      passwordForm.hidden = false;
+      passwordForm.new_password.focus();
+    } catch (failure) {
+      error.textContent = failure.message;
+      error.hidden = false;
+    }
+  });
+  // A one-time password (python -m bot staff reset) is good for one thing: setting the account's own.
+  const passwordForm = document.getElementById("password-form");
+  passwordForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.hidden = true;
+    try {
+      if (passwordForm.new_password.value !== passwordForm.repeat.value) throw new Error("两次输入的新密码不一致");
+      await api("POST", "/api/password", { current_password: form.password.value, new_password: passwordForm.new_password.value });
       location.assign("/console/");
     } catch (failure) {
       error.textContent = failure.message;

@@ -102,6 +102,14 @@ def set_role(session: Session, username: str, role: Role) -> Staff:
     return staff
 
 
+def enable(session: Session, username: str) -> Staff:
+    """A disabled account may log in again (with its password as it was)."""
+    staff = find_staff(session, username)
+    staff.disabled = False
+    session.flush()
+    return staff
+
+
 def disable(session: Session, username: str) -> Staff:
     """The account can no longer log in, and every login it holds ends at once."""
     staff = find_staff(session, username)
@@ -111,13 +119,18 @@ def disable(session: Session, username: str) -> Staff:
     return staff
 
 
+def one_time_password() -> str:
+    """A random password of 16 URL-safe characters, to be replaced at first login."""
+    return secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+
+
 def reset_password(session: Session, username: str, password: Optional[str] = None) -> str:
     """A new password for `username`: the one given, or a random one-time password that only lets its holder
     set their own (`must_change_password`). The account is enabled again, its logins end and its failed logins
     are forgotten. Returns the password."""
     staff = find_staff(session, username)
     one_time = password is None
-    password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES) if one_time else password
+    password = one_time_password() if one_time else password
     _check_password(password)
     staff.password_hash = _hasher.hash(password)
     staff.must_change_password = one_time

@@ -152,3 +152,34 @@ def test_a_one_time_password_only_lets_its_holder_set_a_new_one(client, database
     assert client.post("/api/login", json={"username": "li", "password": one_time}).status_code == 401
     again = client.post("/api/login", json={"username": "li", "password": "my own password"}).json()
     assert again["password_change_required"] is False
+
+
+def test_an_admin_manages_accounts_in_the_console_and_no_one_else_may(client) -> None:
+    root = login(client, "root")
+    for username in ("agent", "chief", "zhao"):
+        assert client.get("/api/staff", headers=login(client, username)).status_code == 403
+    listed = {a["username"]: a for a in client.get("/api/staff", headers=root).json()}
+    assert listed["chief"]["role"] == "supervisor" and listed["li"]["disabled"] is False
+
+    created = client.post("/api/staff", headers=root, json={"username": "zhou", "display_name": "周主管", "role": "supervisor"})
+    assert created.status_code == 201
+    first = client.post("/api/login", json={"username": "zhou", "password": created.json()["one_time_password"]}).json()
+    assert first["password_change_required"] is True
+    assert client.post("/api/staff", headers=root, json={"username": "zhou"}).status_code == 409
+    assert client.post("/api/staff", headers=root, json={"username": "bad name!"}).status_code == 422
+
+    li = login(client, "li")
+    changed = client.patch("/api/staff/li", headers=root, json={"role": "supervisor", "disabled": True})
+    assert changed.status_code == 200 and changed.json()["role"] == "supervisor" and changed.json()["disabled"] is True
+    assert client.get("/api/handoffs", headers=li).status_code == 401
+    assert client.patch("/api/staff/li", headers=root, json={"disabled": False}).json()["disabled"] is False
+    assert client.get("/api/reports/summary", headers=login(client, "li")).status_code == 200  # now a supervisor
+
+    reset = client.post("/api/staff/wang/reset", headers=root).json()["one_time_password"]
+    assert client.post("/api/login", json={"username": "wang", "password": PASSWORD}).status_code == 401
+    assert client.post("/api/login", json={"username": "wang", "password": reset}).json()["password_change_required"]
+
+    assert client.patch("/api/staff/root", headers=root, json={"disabled": True}).status_code == 409
+    assert client.patch("/api/staff/root", headers=root, json={"role": "agent"}).status_code == 409
+    assert client.patch("/api/staff/nobody", headers=root, json={"disabled": True}).status_code == 404
+    assert client.post("/api/staff/nobody/reset", headers=root).status_code == 404

@@ -37,6 +37,7 @@ from bot.console.routers import (
     pages,
     replies,
     reports,
+    staff as staff_accounts,
     tags,
     tickets,
     widget,
@@ -48,6 +49,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 ROUTER_PERMISSIONS = {
     Permission.QUEUE: (handoffs, assignment, history, events, conversations, tickets, followups, replies, notes, tags),
     Permission.REPORTS: (reports,),
+    Permission.MANAGE_STAFF: (staff_accounts,),
 }
 logger = logging.getLogger(__name__)
 # What FastAPI says when a request body is not UTF-8 JSON at all (fastapi/routing.py).

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 from pydantic import BaseModel, Field, constr, root_validator
 
 from bot import phone
+from bot.roles import Role
 
 MAX_MESSAGE_LENGTH = 4000
 MAX_NOTE_LENGTH = 2000
@@ -110,6 +111,34 @@ class TokenResponse(BaseModel):
     expires_at: datetime
     # The password was a one-time password: until POST /api/password sets a new one, every other call is 403.
     password_change_required: bool = False
+
+
+class StaffAccountOut(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    disabled: bool
+    # Holds a one-time password not yet replaced.
+    password_change_required: bool
+    created_at: datetime
+
+
+class StaffAccountIn(BaseModel):
+    username: constr(regex=r"^[A-Za-z0-9_.-]{2,64}$")  # type: ignore[valid-type]
+    display_name: Optional[constr(strip_whitespace=True, min_length=1, max_length=64)] = None  # type: ignore[valid-type]
+    role: Role = Role.AGENT
+
+
+class StaffAccountUpdate(BaseModel):
+    role: Optional[Role] = None
+    disabled: Optional[bool] = None
+
+
+class OneTimePassword(BaseModel):
+    """Shown once: the account's holder logs in with it and must set their own password at once."""
+
+    username: str
+    one_time_password: str
 
 
 class PasswordChange(BaseModel):

@@ -3,9 +3,9 @@
 A patient is found by the phone on their tickets and/or by conversation ids (a widget, Telegram or
 WeChat conversation the hospital identified with them). Their data is every ticket with that phone
 (with its history), every conversation of those tickets or given, and in those conversations: Rasa's
-stored events (the transcript), handoffs, follow-ups and NLU inbox items; and the ticket lookups that
-missed with that phone. `export` returns it as one JSON-ready dict; `delete` removes all of it in one
-transaction and returns how many rows of each kind went.
+stored events (the transcript), handoffs, follow-ups, NLU inbox items, privacy notices and consents; and
+the ticket lookups that missed with that phone. `export` returns it as one JSON-ready dict; `delete`
+removes all of it in one transaction and returns how many rows of each kind went.
 
 `python -m bot patient export --phone 13812345678 [--conversation ID …] [--out FILE]`
 `python -m bot patient delete --phone 13812345678 [--conversation ID …] --yes`
@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import audit, lookup_limit, phone
 from bot.store import db
-from bot.store.models import ConversationNote, FollowUp, Handoff, LookupMiss, NluInboxItem, Ticket
+from bot.store.models import ConversationNote, FollowUp, Handoff, LookupMiss, NluInboxItem, PrivacyNotice, Ticket
 
 # Rasa's SQL tracker store: one row per event of a conversation, the event as JSON in `data`.
 RASA_EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"), column("data"))
-CONVERSATION_TABLES = (Handoff, FollowUp, NluInboxItem, ConversationNote)
+CONVERSATION_TABLES = (Handoff, FollowUp, NluInboxItem, ConversationNote, PrivacyNotice)
 
 
 @dataclass(frozen=True)
@@ -107,10 +107,11 @@ def delete_all(session: Session, patient: Patient) -> Dict[str, int]:
     return counts
 
 
-def _audit(session: Session, action: str, patient: Patient) -> None:
-    """The export or deletion in the audit log (bot/audit.py): the command's user, the patient's masked phone."""
+def record_access(session: Session, action: str, patient: Patient, actor: str, client: str) -> None:
+    """The export or deletion (`patient_export`, `patient_delete`) in the audit log (bot/audit.py), naming the
+    patient by their masked phone (or their conversations)."""
     target = phone.mask(patient.phone) if patient.phone else ", ".join(patient.conversations)
-    audit.record(session, audit.command_actor(), action, "patient", target, "cli")
+    audit.record(session, actor, action, "patient", target, client)
 
 
 def command(action: str, given_phone: Optional[str], conversations: Sequence[str], out: Optional[str], yes: bool) -> int:
@@ -127,7 +128,7 @@ def command(action: str, given_phone: Optional[str], conversations: Sequence[str
         except ValueError as error:
             print(error, file=sys.stderr)
             return 2
-        _audit(session, f"patient_{action}", patient)
+        record_access(session, f"patient_{action}", patient, audit.command_actor(), "cli")
         if action == "export":
             text = json.dumps(export(session, patient), ensure_ascii=False, indent=2, default=str)
             if out:

@@ -1,4 +1,5 @@
-"""The privacy notice and consent (bot/privacy.py, actions/consent.py): what a patient is told and asked, what is recorded.
+"""The privacy notice and consent (bot/privacy.py, actions/consent.py), and clearing a widget conversation
+(bot/widget_sessions.py): what a patient is told and asked, what is recorded.
 
 The ticket form runs as the action server runs it (real rasa_sdk trackers, the project's domain, a temporary
 SQLite database); the notice page and the widget's texts come from the console app."""
@@ -11,16 +12,18 @@ from typing import Any, Dict, List
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa_sdk.events import ActionExecutionRejected
 from sqlalchemy import select
 
 from actions import consent
 from actions import tickets as ticket_actions
-from bot import privacy, settings
+from bot import privacy, settings, widget_sessions
 from bot.console.app import create_app
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
-from bot.store.db import session_scope
+from bot.patient_data import RASA_EVENTS
+from bot.store.db import engine_for, session_scope
 from bot.store.models import PrivacyNotice
 from tests.test_actions_tickets import database, domain, refund_form_until, run, slot, slot_values, user  # noqa: F401
 
@@ -126,3 +129,19 @@ def test_the_full_notice_is_a_public_page_and_the_widget_gets_its_texts(tmp_path
     assert texts["version"] == privacy.version() and texts["agree"] == "同意并继续"
     assert texts["url"] == "http://testserver/privacy" and texts["url"] in texts["notice"]
     assert client.get("/widget/privacy.json").headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize("deletes", [False, True])
+def test_a_cleared_widget_conversation_is_ended_and_its_transcript_deleted_when_configured(
+    database, monkeypatch, deletes: bool
+) -> None:
+    monkeypatch.setenv("WIDGET_CLEAR_DELETES_TRANSCRIPT", "true" if deletes else "")
+    SQLTrackerStore.SQLEvent.__table__.create(engine_for(database), checkfirst=True)
+    with session_scope(database) as session:
+        for sender in ("web-cleared", "web-other"):
+            session.execute(RASA_EVENTS.insert().values(sender_id=sender, type_name="user", timestamp=1.0, data="{}"))
+    widget_sessions.end("web-cleared")
+    assert widget_sessions.ended("web-cleared") and not widget_sessions.ended("web-other")
+    with session_scope(database) as session:
+        senders = sorted(session.scalars(select(RASA_EVENTS.c.sender_id)))
+    assert senders == (["web-other"] if deletes else ["web-cleared", "web-other"])

@@ -122,8 +122,9 @@ def test_a_signed_but_malformed_push_is_acknowledged_so_wechat_does_not_retry(sy
 
 
 def test_following_the_account_gets_the_privacy_notice_then_the_greeting(
-    system: RunningSystem, fake_wechat: FakeWeChat
+    system: RunningSystem, fake_wechat: FakeWeChat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CONSOLE_PORT", str(system.console_port))
     patient = openid()
     assert post(system.rasa_url, event_xml(patient, "subscribe"), signed_query())[:2] == (200, "success")
     texts = fake_wechat.wait_for_text(patient, has("您好"))

@@ -4,28 +4,13 @@
 // buttons), SCREENSHOTS (a directory for phone-sized screenshots: widget-phone-page.png, widget-phone-chat.png).
 // Prints one JSON line with what it saw; exits non-zero with the reason on the first failure.
 import assert from "node:assert/strict";
-import { launch } from "./chromium.mjs";
+import { botReplyAfter, phonePage } from "./phone.mjs";
 
 const { DEMO_URL, RASA_URL, RASA_TOKEN, SCREENSHOTS } = process.env;
-const TIMEOUT = 60_000;
 
 const botMessages = (page) => page.locator(".hc-message.hc-bot .hc-text");
 const userMessages = (page) => page.locator(".hc-message.hc-user .hc-text");
 const input = (page) => page.locator("textarea.hc-input");
-
-/** Texts of bot messages after the first `already` ones, once one of them contains `needle`. */
-async function botReplyAfter(page, already, needle = "") {
-  await page.waitForFunction(
-    ({ already, needle }) => {
-      const root = document.querySelector("#hospital-chat-widget").shadowRoot;
-      const texts = [...root.querySelectorAll(".hc-message.hc-bot .hc-text")].map((n) => n.textContent);
-      return texts.slice(already).some((text) => text.includes(needle));
-    },
-    { already, needle },
-    { timeout: TIMEOUT },
-  );
-  return (await botMessages(page).allTextContents()).slice(already);
-}
 
 async function sessionId(page) {
   return page.evaluate(() => JSON.parse(localStorage.getItem("hospitalChat.v1")).sessionId);
@@ -48,18 +33,7 @@ async function pushStaffMessageWithButtons(conversationId) {
 }
 
 async function main() {
-  const browser = await launch();
-  const context = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    locale: "zh-CN",
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const pageErrors = [];
-  page.on("pageerror", (error) => pageErrors.push(String(error)));
+  const { browser, context, page, pageErrors } = await phonePage();
   const seen = {};
 
   // The demo page with the widget's launcher; opening it greets the patient, full screen on a phone.

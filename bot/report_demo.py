@@ -102,9 +102,13 @@ def seed(url: Optional[str] = None, days: int = 30, random_seed: int = 1, today:
                     low, high = CLAIM_SECONDS[priority]
                     claimed = created + timedelta(seconds=rng.randint(low, high))
                     waiting = offset == 0 and rng.random() < 0.3
+                    # The first reply follows the claim by a third of the wait plus 20 s: no random draw, so the
+                    # other figures of a seed stay as they were.
+                    replied = claimed + (claimed - created) / 3 + timedelta(seconds=20)
                     session.add(Handoff(conversation_id=name, channel=rng.choice(("socketio", "wechat", "telegram")),
                                         reason=reason, priority=priority, status="waiting" if waiting else "closed",
                                         created_at=created, claimed_at=None if waiting else claimed,
+                                        first_reply_at=None if waiting else replied,
                                         closed_at=None if waiting else claimed + timedelta(minutes=rng.randint(3, 40))))
                     counts["handoffs"] += 1
                 if rng.random() < 0.15:

@@ -176,10 +176,19 @@ def _handoffs(session: Session, span: _Range) -> Dict[str, Any]:
     wait = SecondsBetween(Handoff.created_at, Handoff.claimed_at)
     by_priority = []
     waits = session.execute(select(Handoff.priority, wait).where(created, Handoff.claimed_at.isnot(None))).all()
+    # First response: from the claim to the first message a person sent the patient (handoffs.first_reply_at).
+    responses = session.execute(
+        select(Handoff.priority, SecondsBetween(Handoff.claimed_at, Handoff.first_reply_at))
+        .where(created, Handoff.claimed_at.isnot(None), Handoff.first_reply_at.isnot(None))
+    ).all()
     counts = _counts(session, select(Handoff.priority, func.count()).where(created).group_by(Handoff.priority), PRIORITIES)
     for priority, count in counts.items():
         claimed = [seconds for p, seconds in waits if p == priority]
-        by_priority.append({"priority": priority, "count": count, "claimed": len(claimed), "wait": percentiles(claimed)})
+        answered = [max(0.0, seconds) for p, seconds in responses if p == priority]
+        by_priority.append({
+            "priority": priority, "count": count, "claimed": len(claimed), "wait": percentiles(claimed),
+            "answered": len(answered), "first_response": percentiles(answered),
+        })
     emergency_waits = [
         s for (s,) in session.execute(select(wait).where(created, Handoff.reason == "emergency", Handoff.claimed_at.isnot(None)))
     ]

@@ -148,14 +148,17 @@ def seed_report(url: str) -> None:
             text("INSERT INTO events (sender_id, type_name, timestamp, intent_name) VALUES (:s, :k, :t, :i)"),
             [{"s": s, "k": k, "t": t.timestamp(), "i": i} for s, k, t, i in rows],
         )
-        for number, (reason, priority, created, claimed) in enumerate((
-            ("emergency", "urgent", at(2, 10), at(2, 10, 1)),  # 60 s
-            ("emergency", "urgent", at(3, 10), at(3, 10, 3)),  # 180 s
-            ("user_request", "normal", at(2, 11), at(2, 11, 10)),  # 600 s
-            ("anger", "high", at(3, 12), None),
+        for number, (reason, priority, created, claimed, answered) in enumerate((
+            ("emergency", "urgent", at(2, 10), at(2, 10, 1), 30),  # 60 s to claim, first reply 30 s later
+            ("emergency", "urgent", at(3, 10), at(3, 10, 3), 90),  # 180 s, 90 s
+            ("user_request", "normal", at(2, 11), at(2, 11, 10), 300),  # 600 s, 300 s
+            ("user_request", "normal", at(2, 15), at(2, 15, 10), None),  # 600 s, released without a reply
+            ("anger", "high", at(3, 12), None, None),
         )):
+            replied = claimed + timedelta(seconds=answered) if answered else None
             session.add(Handoff(conversation_id=f"web-h{number}", channel="socketio", reason=reason, priority=priority,
-                                status="closed" if claimed else "waiting", created_at=created, claimed_at=claimed))
+                                status="closed" if claimed else "waiting", created_at=created, claimed_at=claimed,
+                                first_reply_at=replied))
         session.add(NluInboxItem(conversation_id="web-b", event_timestamp=at(2, 23, 30).timestamp(), text="嗯嗯",
                                  reason="fallback", created_at=at(2, 23, 31)))
     add_ticket(url, "TK1", created_at=at(2, 9), kind="complaint", category="surgery", severity="major", procedure="隆鼻")
@@ -181,14 +184,18 @@ def check_report(report: dict) -> None:
     assert report["fallback"] == {"patient_messages": 4, "fallbacks": 1, "rate": 0.25}
     assert report["nlu_inbox"] == {"open": 1, "added": 1}
     handoffs = report["handoffs"]
-    assert handoffs["total"] == 4 and handoffs["waiting_unclaimed"] == 1
+    assert handoffs["total"] == 5 and handoffs["waiting_unclaimed"] == 1
     assert handoffs["by_reason"] == [{"reason": "emergency", "count": 2}, {"reason": "anger", "count": 1},
-                                     {"reason": "user_request", "count": 1}, {"reason": "fallback", "count": 0}]
+                                     {"reason": "user_request", "count": 2}, {"reason": "fallback", "count": 0}]
     assert handoffs["by_priority"][0] == {"priority": "urgent", "count": 2, "claimed": 2,
-                                          "wait": {"median_seconds": 120, "p90_seconds": 180}}
+                                          "wait": {"median_seconds": 120, "p90_seconds": 180},
+                                          "answered": 2, "first_response": {"median_seconds": 60, "p90_seconds": 90}}
     assert handoffs["by_priority"][2]["wait"] == {"median_seconds": 600, "p90_seconds": 600}
+    assert (handoffs["by_priority"][2]["answered"], handoffs["by_priority"][2]["first_response"]) == (
+        1, {"median_seconds": 300, "p90_seconds": 300})
     assert handoffs["by_priority"][1] == {"priority": "high", "count": 1, "claimed": 0,
-                                          "wait": {"median_seconds": None, "p90_seconds": None}}
+                                          "wait": {"median_seconds": None, "p90_seconds": None},
+                                          "answered": 0, "first_response": {"median_seconds": None, "p90_seconds": None}}
     assert handoffs["emergencies"] == {"count": 2, "claimed": 2, "time_to_claim": {"median_seconds": 120, "p90_seconds": 180}}
     tickets = report["tickets"]
     assert (tickets["opened"], tickets["resolved"]) == (3, 1)
@@ -204,7 +211,7 @@ def check_report(report: dict) -> None:
 
 def test_the_report_counts_a_seeded_range_in_the_hospitals_days(client, database) -> None:  # noqa: F811
     seed_report(database)
-    li = login(client, "li")
+    li = login(client, "boss")  # the reports are for supervisors and admins (bot/roles.py)
     response = client.get("/api/reports/summary?from=2026-11-02&to=2026-11-03", headers=li)
     assert response.status_code == 200, response.text
     check_report(response.json())
@@ -232,7 +239,7 @@ def test_the_demo_month_fills_every_report_figure_and_is_replaced_on_each_run(cl
     today = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
     written = report_demo.seed(database, days=30, random_seed=7, today=today)
     assert report_demo.seed(database, days=30, random_seed=7, today=today) == written  # replaced, not doubled
-    li = login(client, "li")
+    li = login(client, "boss")
     report = client.get("/api/reports/summary?from=2026-11-01&to=2026-11-30", headers=li).json()
     assert sum(day["conversations"] for day in report["days"]) == written["conversations"] > 30 * 25
     assert all(day["conversations"] > 0 and day["patient_messages"] >= day["conversations"] for day in report["days"])
@@ -242,3 +249,5 @@ def test_the_demo_month_fills_every_report_figure_and_is_replaced_on_each_run(cl
     urgent = report["handoffs"]["by_priority"][0]["wait"]
     assert 15 <= urgent["median_seconds"] <= urgent["p90_seconds"] <= 240
     assert 0 < report["tickets"]["resolved"] < report["tickets"]["opened"]
+    first = report["handoffs"]["by_priority"][0]["first_response"]
+    assert 20 <= first["median_seconds"] <= first["p90_seconds"] < urgent["p90_seconds"]

@@ -86,22 +86,24 @@ def test_the_reports_page_draws_every_chart_with_the_apis_figures_in_a_browser(t
     config = ConsoleConfig(database_url=database, rasa_url="http://rasa.test", rasa_token="secret")
     app = create_app(config, RasaClient(config, transport=httpx.MockTransport(FakeRasa().handle)))
     RESULTS.mkdir(exist_ok=True)
-    env = dict(os.environ, STAFF_USER="li", STAFF_PASSWORD=PASSWORD, FROM="2026-11-02", TO="2026-11-03",
+    env = dict(os.environ, STAFF_USER="boss", STAFF_PASSWORD=PASSWORD, FROM="2026-11-02", TO="2026-11-03",
                RESULTS=str(RESULTS))
     with served(app) as server:
         env["CONSOLE_URL"] = f"http://127.0.0.1:{server.config.port}"
         seen = json.loads(run_script(REPORTS_SCRIPT, env)[-1])
-        report = httpx.post(f"{env['CONSOLE_URL']}/api/login", json={"username": "li", "password": PASSWORD}).json()
+        report = httpx.post(f"{env['CONSOLE_URL']}/api/login", json={"username": "boss", "password": PASSWORD}).json()
         api = httpx.get(f"{env['CONSOLE_URL']}/api/reports/summary?from=2026-11-02&to=2026-11-03",
                         headers={"Authorization": f"Bearer {report['access_token']}"}).json()
 
     for viewport in ("desktop", "tablet"):
         charts = {chart["id"]: chart for chart in seen[viewport]["charts"]}
-        assert len(charts) == 9 and all(chart["canvas"] for chart in charts.values())
+        assert len(charts) == 10 and all(chart["canvas"] for chart in charts.values())
         assert charts["daily"]["rows"] == [[d["day"], str(d["conversations"]), str(d["patient_messages"]),
                                              str(d["bot_messages"])] for d in api["days"]]
         assert charts["ticket-categories"]["rows"] == [["整形", "1"], ["皮肤", "1"], ["口腔", "1"], ["其他", "0"]]
         assert charts["handoff-waits"]["rows"][0] == ["紧急", "120", "180", "2", "2"]
+        assert charts["first-response"]["rows"] == [["紧急", "60", "90", "2", "2"], ["高", "—", "—", "0", "0"],
+                                                    ["普通", "300", "300", "1", "2"]]
         assert charts["ticket-days"]["rows"] == [["2026-11-02", "2", "0"], ["2026-11-03", "1", "1"]]
         assert seen[viewport]["csv"] == "\ufeff类别,工单数\r\n整形,1\r\n皮肤,1\r\n口腔,1\r\n其他,0\r\n"
         assert seen[viewport]["csvName"] == "ticket-categories_2026-11-02_2026-11-03.csv"

@@ -147,3 +147,25 @@ def test_a_patients_export_and_deletion_by_command_are_in_the_audit_log(client, 
         ("patient_export", "patient", "cli"),
     ]
     assert all(e["actor"].startswith("cli:") for e in log)
+
+
+def test_only_an_admin_exports_or_deletes_a_patients_data_in_the_console_and_it_is_audited(client, database) -> None:
+    add_rasa_events(database, [("someone-else", "user", 1.0, None)])  # Rasa's events table
+    for username in ("li", "chief"):
+        assert client.get(f"/api/patients/export?phone={PHONE}", headers=login(client, username)).status_code == 403
+    boss = login(client, "boss")
+    exported = client.get(f"/api/patients/export?phone={PHONE}", headers=boss)
+    assert exported.status_code == 200 and exported.json()["phone"] == PHONE  # the patient's own copy, unmasked
+    assert [t["number"] for t in exported.json()["tickets"]] == [NUMBER]
+    assert client.get("/api/patients/export", headers=boss).status_code == 422
+    assert client.get("/api/patients/export?phone=123", headers=boss).status_code == 422
+
+    assert client.post("/api/patients/delete", headers=boss, json={"phone": PHONE}).status_code == 409
+    deleted = client.post("/api/patients/delete", headers=boss, json={"phone": PHONE, "confirm": True})
+    assert deleted.status_code == 200 and deleted.json()["tickets"] == 1
+    assert client.get(f"/api/tickets/{NUMBER}", headers=boss).status_code == 404
+    log = client.get("/api/audit?target=138****5678", headers=boss).json()
+    assert [(e["actor"], e["action"], e["client"]) for e in log] == [
+        ("boss", "patient_delete", "testclient"),
+        ("boss", "patient_export", "testclient"),
+    ]

@@ -34,6 +34,7 @@ from bot.console.routers import (
     history,
     nlu,
     notes,
+    patients,
     pages,
     replies,
     reports,
@@ -50,6 +51,7 @@ ROUTER_PERMISSIONS = {
     Permission.QUEUE: (handoffs, assignment, history, events, conversations, tickets, followups, replies, notes, tags),
     Permission.REPORTS: (reports,),
     Permission.MANAGE_STAFF: (staff_accounts,),
+    Permission.PATIENT_DATA: (patients,),
 }
 logger = logging.getLogger(__name__)
 # What FastAPI says when a request body is not UTF-8 JSON at all (fastapi/routing.py).

@@ -141,6 +141,15 @@ class OneTimePassword(BaseModel):
     one_time_password: str
 
 
+class PatientDeleteIn(BaseModel):
+    """Whose data to delete (the phone on their tickets and/or conversation ids), and the confirmation."""
+
+    phone: Optional[constr(strip_whitespace=True, max_length=40)] = None  # type: ignore[valid-type]
+    conversations: List[constr(min_length=1, max_length=255)] = []  # type: ignore[valid-type]
+    # Deleting cannot be undone: true, after an export.
+    confirm: bool = False
+
+
 class PasswordChange(BaseModel):
     current_password: constr(min_length=1, max_length=256)  # type: ignore[valid-type]
     new_password: constr(min_length=1, max_length=256)  # type: ignore[valid-type]

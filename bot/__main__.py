@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--days", type=int, default=30, help="how many days up to today (default 30)")
     demo.add_argument("--seed", type=int, default=1, help="random seed: the same seed writes the same figures")
+    week = report_commands.add_parser("weekly", help="the week's summary for management, in Markdown")
+    week.add_argument("--week", help="an ISO week, e.g. 2026-W48 (default: the last week that has ended)")
+    week.add_argument("--out", help="write the Markdown here instead of printing it")
+    incident = report_commands.add_parser("incident", help="the written report on one major-urgent complaint (seed 003)")
+    incident.add_argument("ticket", help="the complaint's ticket number")
+    incident.add_argument("--out", help="write the Markdown here instead of printing it")
     followups = commands.add_parser("followups", help="what the hospital sends of its own accord (docs/followups.md)")
     followup_commands = followups.add_subparsers(dest="followups_command", required=True)
     run_due = followup_commands.add_parser("run", help="send every follow-up due at that time, once, and exit")
@@ -112,7 +118,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return nlu_export.export_command(args.out)
     if args.command == "report":
         from bot import report_demo
+        from bot.management import commands as management
 
+        if args.report_command == "weekly":
+            return management.weekly_command(args.week, args.out)
+        if args.report_command == "incident":
+            return management.incident_command(args.ticket, args.out)
         print(report_demo.seed(days=args.days, random_seed=args.seed))
         return 0
     if args.command == "followups":

@@ -122,7 +122,7 @@ def _rows(counts: Dict[str, int], name: str) -> List[Dict[str, Any]]:
     return [{name: key, "count": count} for key, count in counts.items()]
 
 
-class _Range:
+class Range:
     """The period in UTC instants and as the hospital's offset, for the queries."""
 
     def __init__(self, period: Period) -> None:
@@ -135,7 +135,7 @@ class _Range:
         return and_(moment >= self.start, moment < self.end)
 
 
-def _conversations(session: Session, period: Period, span: _Range) -> Dict[str, Any]:
+def _conversations(session: Session, period: Period, span: Range) -> Dict[str, Any]:
     days = {day: {"day": day, "conversations": 0, "patient_messages": 0, "bot_messages": 0} for day in period.days()}
     if not inspect(session.connection()).has_table("events"):
         return {"days": list(days.values()), "intents": [], "fallback": {"patient_messages": 0, "fallbacks": 0, "rate": None}}
@@ -171,7 +171,7 @@ def _conversations(session: Session, period: Period, span: _Range) -> Dict[str, 
     }
 
 
-def _handoffs(session: Session, span: _Range) -> Dict[str, Any]:
+def _handoffs(session: Session, span: Range) -> Dict[str, Any]:
     created = span.holds(Handoff.created_at)
     wait = SecondsBetween(Handoff.created_at, Handoff.claimed_at)
     by_priority = []
@@ -202,7 +202,7 @@ def _handoffs(session: Session, span: _Range) -> Dict[str, Any]:
     }
 
 
-def _tickets(session: Session, period: Period, span: _Range) -> Dict[str, Any]:
+def _tickets(session: Session, period: Period, span: Range) -> Dict[str, Any]:
     created = span.holds(Ticket.created_at)
 
     def grouped(field: Any, keys: Sequence[str]) -> Dict[str, int]:
@@ -241,7 +241,7 @@ def _tickets(session: Session, period: Period, span: _Range) -> Dict[str, Any]:
 
 def summary(session: Session, period: Period) -> Dict[str, Any]:
     """Every figure of the reports page for the period, as JSON-ready data."""
-    span = _Range(period)
+    span = Range(period)
     return {
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),

@@ -25,19 +25,27 @@ from bot.console.rasa_api import RasaClient
 from bot.patient_data import RASA_EVENTS
 from bot.store.db import engine_for, session_scope
 from bot.store.models import PrivacyNotice
-from tests.test_actions_tickets import database, domain, refund_form_until, run, slot, slot_values, user  # noqa: F401
+from tests.test_actions_tickets import action, database, domain, loop, refund_form_until, run, slot, slot_values, user  # noqa: F401
 
 PHONE = "13812345678"
 
 
+def booking_started() -> List[Dict[str, Any]]:
+    """“我想预约面诊”: the booking form starts at once, with no offer that asked for consent."""
+    return [
+        action("action_listen"),
+        user("我想预约面诊", "ask_procedure_info", procedure="隆鼻"),
+        slot("procedure", "隆鼻"),
+        action("action_policy_answer"),
+        slot("policy_followup", "book_consultation"),
+        action("utter_policy_answer"),
+        action("ticket_form"),
+        loop("ticket_form"),
+    ]
+
+
 def asked_for_consent() -> List[Dict[str, Any]]:
-    """A refund request whose offered ticket the patient accepted, the form asking for consent (not given yet)."""
-    return [e for e in refund_form_until(consent.SLOT) if (e["event"], e.get("name")) != ("slot", consent.SLOT)]
-
-
-def form_just_started() -> List[Dict[str, Any]]:
-    """The same conversation as the form starts, on the patient's "是"."""
-    return asked_for_consent()[:-2]
+    return booking_started() + [slot("requested_slot", consent.SLOT), action("action_listen")]
 
 
 def rows(url: str) -> List[PrivacyNotice]:
@@ -47,8 +55,8 @@ def rows(url: str) -> List[PrivacyNotice]:
         return found
 
 
-def test_a_patient_who_has_not_agreed_is_asked_first_with_the_link_and_two_buttons(domain, database) -> None:
-    events, texts, _ = run(ticket_actions.ValidateTicketForm(), form_just_started(), domain)
+def test_a_form_started_without_a_consent_offer_asks_first_with_the_link_and_two_buttons(domain, database) -> None:
+    events, texts, _ = run(ticket_actions.ValidateTicketForm(), booking_started(), domain)
     assert slot_values(events).get("requested_slot") in (None, consent.SLOT)
     assert domain["forms"]["ticket_form"]["required_slots"][0] == consent.SLOT
     assert texts == []
@@ -83,10 +91,27 @@ def test_a_phone_given_before_agreeing_is_not_kept(domain, database) -> None:
 
 def test_a_patient_who_agreed_in_the_widget_is_not_asked_again(domain, database) -> None:
     privacy.agree("web-1", "socketio", "button")
-    events, _, _ = run(ticket_actions.ValidateTicketForm(), form_just_started(), domain, sender="web-1")
+    events, _, _ = run(ticket_actions.ValidateTicketForm(), booking_started(), domain, sender="web-1")
     assert slot_values(events)[consent.SLOT] is True
     [row] = rows(database)
     assert row.agreed_by == "button"
+
+
+def test_accepting_an_offer_that_asked_for_consent_is_agreeing_and_the_form_does_not_ask(domain, database) -> None:
+    for offer in consent.CONSENT_OFFERS:
+        assert "敏感个人信息" in domain["responses"][offer][0]["text"] and "即表示您同意" in domain["responses"][offer][0]["text"]
+    accepted = [e for e in refund_form_until("procedure") if (e["event"], e.get("name")) != ("slot", consent.SLOT)][:-2]
+    events, texts, _ = run(ticket_actions.ValidateTicketForm(), accepted, domain, sender="offer-1")
+    assert slot_values(events)[consent.SLOT] is True and texts == []
+    [row] = rows(database)
+    assert (row.conversation_id, row.agreed_by) == ("offer-1", "reply")
+
+
+def test_a_yes_to_something_else_is_not_taken_for_consent(domain, database) -> None:
+    said = booking_started()[:-2] + [action("utter_anything_else"), action("action_listen"), user("好的", "affirm"),
+                                     action("ticket_form"), loop("ticket_form")]
+    events, _, _ = run(ticket_actions.ValidateTicketForm(), said, domain)
+    assert slot_values(events).get(consent.SLOT) is None and rows(database) == []
 
 
 def test_the_notice_is_given_once_per_conversation_and_version_and_consent_is_kept_with_it(database, monkeypatch) -> None:

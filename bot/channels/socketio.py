@@ -46,6 +46,7 @@ from sanic import Blueprint
 from socketio import AsyncRedisManager
 
 from bot import client_identity, message_guard, privacy, public_limits, settings, widget_sessions
+from bot.channels import staff_typing
 from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class SocketIOInput(RasaSocketIOInput):
         self._issue_sessions()
         self._handle_privacy_events()
         self._guard_user_messages()
+        socketio_blueprint.add_route(staff_typing.handler(self.sio, self.namespace), "/typing", methods=["POST"])
         redis_url = os.environ.get("REDIS_URL", "").strip()
         if redis_url and self.sio is not None:
             # Rasa builds its AsyncServer inside blueprint(); no client has connected yet, so the

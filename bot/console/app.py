@@ -41,6 +41,7 @@ from bot.console.routers import (
     staff as staff_accounts,
     tags,
     tickets,
+    typing,
     widget,
 )
 
@@ -48,7 +49,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # What a role must allow (bot/roles.py) for every call of a router; auth (login, me, logout), the NLU
 # inbox (its own checks: any staff member flags, trainers review), audit (its own) and the pages need a login at most.
 ROUTER_PERMISSIONS = {
-    Permission.QUEUE: (handoffs, assignment, history, events, conversations, tickets, followups, replies, notes, tags),
+    Permission.QUEUE: (handoffs, assignment, history, events, conversations, tickets, followups, replies, notes, tags, typing),
     Permission.REPORTS: (reports,),
     Permission.MANAGE_STAFF: (staff_accounts,),
     Permission.PATIENT_DATA: (patients,),

@@ -113,6 +113,10 @@ class RasaClient:
         events = [{"event": "resume"}, {"event": "bot", "text": farewell}, {"event": "action", "name": "action_listen"}]
         self._append(conversation_id, channel, events)
 
+    def staff_typing(self, conversation_id: str, typing: bool) -> None:
+        """Tell a widget patient that a person is (or stopped) typing (bot/channels/staff_typing.py)."""
+        self._request("POST", "/webhooks/socketio/typing", json={"conversation_id": conversation_id, "typing": typing})
+
     def events(self, conversation_id: str) -> List[Dict[str, Any]]:
         tracker = self._request("GET", f"/conversations/{quote(conversation_id, safe='')}/tracker")
         return list(tracker.get("events") or [])

@@ -449,3 +449,15 @@ class TagsIn(BaseModel):
 class TagsOut(BaseModel):
     target: str
     tags: List[str]
+
+
+class TypingIn(BaseModel):
+    """Whether the staff member is typing a reply now."""
+
+    typing: bool
+
+
+class TypingOut(BaseModel):
+    """Whether the patient's channel was told (only the website widget shows it)."""
+
+    sent: bool

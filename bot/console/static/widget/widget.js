@@ -29,6 +29,8 @@
   var STORAGE_KEY = "hospitalChat.v1";
   var MAX_STORED_MESSAGES = 200;
   var TYPING_TIMEOUT_MS = 30000;
+  // The console repeats `staff_typing` every few seconds while a person types; without it the line goes.
+  var STAFF_TYPING_TIMEOUT_MS = 8000;
   var GREETING_PAYLOAD = "/greet";
 
   var TEXT = {
@@ -43,6 +45,7 @@
     send: "发送",
     close: "关闭",
     typing: "正在输入",
+    staffTyping: "客服正在输入…",
     pending: "待发送",
     emergency: "如遇出血不止、呼吸困难等紧急情况，请立即拨打 120。",
     you: "我",
@@ -148,6 +151,7 @@
     el("span", { class: "hc-dot" }),
     el("span", { class: "hc-dot" }),
   ]);
+  var staffTyping = el("div", { class: "hc-staff-typing", role: "status", hidden: true, text: TEXT.staffTyping });
   var quickReplies = el("div", { class: "hc-quick" });
   var input = el("textarea", {
     class: "hc-input",
@@ -191,6 +195,7 @@
     confirmBox,
     messageList,
     typing,
+    staffTyping,
     quickReplies,
     composer,
     el("p", { class: "hc-footer" }, [TEXT.emergency + " ", clearButton]),
@@ -284,6 +289,21 @@
     }
   }
 
+  var staffTypingTimer = null;
+
+  /* A person in the console is typing a reply (bot/channels/staff_typing.py): `{typing: true|false}`. */
+  function onStaffTyping(data) {
+    var visible = Boolean(data && data.typing === true);
+    staffTyping.hidden = !visible;
+    window.clearTimeout(staffTypingTimer);
+    if (visible) {
+      staffTypingTimer = window.setTimeout(function () {
+        staffTyping.hidden = true;
+      }, STAFF_TYPING_TIMEOUT_MS);
+      messageList.scrollTop = messageList.scrollHeight;
+    }
+  }
+
   function setConnection(status) {
     root.setAttribute("data-connection", status);
     statusLabel.textContent = status === "online" ? TEXT.online : TEXT.connecting;
@@ -344,6 +364,7 @@
       return;
     }
     setTyping(false);
+    onStaffTyping(null);
     addMessage({
       role: "bot",
       text: typeof data.text === "string" ? data.text : "",
@@ -386,6 +407,7 @@
     });
     socket.on("session_confirm", onSessionConfirm);
     socket.on("bot_uttered", onBotMessage);
+    socket.on("staff_typing", onStaffTyping);
     socket.on("disconnect", function (reason) {
       sessionReady = false;
       setConnection("reconnecting");

@@ -103,3 +103,28 @@ def test_telegram_gets_the_notice_with_the_cross_border_warning_once(system: Run
     assert send(system, {"message": message(chat, text="你们电话多少")}) == 200
     fake_telegram.wait_for("sendMessage", lambda p: str(p["chat_id"]) == str(chat) and "热线" in p["text"])
     assert texts_to(fake_telegram, chat).count(privacy.short_notice("telegram")) == 1
+
+
+def test_a_forged_clear_or_a_wrong_consent_changes_nothing(system: RunningSystem) -> None:
+    async def scenario() -> tuple:
+        patient = SocketPatient(system.rasa_url)
+        await patient.connect()
+        answers = []
+        for event, payload in (
+            ("session_clear", {"session_id": patient.session_id, "session_token": patient.session_token[::-1]}),
+            ("session_clear", "not an object"),
+            ("privacy_consent", {"version": "1999-01-01"}),
+            ("privacy_consent", ["garbage"]),
+        ):
+            answers.append(await patient.client.call(event, payload, timeout=15))
+        await patient.close()
+        again = SocketPatient(system.rasa_url)
+        again.session_id, again.session_token = patient.session_id, patient.session_token
+        await again.connect()
+        await again.close()
+        return patient.session_id, again.session_id, answers
+
+    first, resumed, answers = asyncio.run(scenario())
+    assert answers == [False, False, False, False]
+    assert resumed == first, "a clear with a forged token does not end the patient's conversation"
+    assert notices(system, first) == []

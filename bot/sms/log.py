@@ -24,6 +24,7 @@ class LogSmsSender:
     def __init__(self) -> None:
         self._sent: Deque[SmsMessage] = deque(maxlen=KEPT_MESSAGES)
         self._lock = threading.Lock()
+        log.warning("SMS_SENDER=log: one-time codes reach no patient; set SMS_SENDER=http in a hospital")
 
     def send(self, message: SmsMessage) -> None:
         with self._lock:

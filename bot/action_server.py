@@ -6,6 +6,9 @@ a request middleware that refuses every call but `GET /health` without the heade
 `Authorization: Bearer <ACTION_SERVER_TOKEN>` (401). Rasa sends that header from `endpoints.yml`
 (`action_endpoint.headers`); bot/rasa_runtime.py puts the secret into Rasa's environment, and both
 read it from `ACTION_SERVER_TOKEN` or `var/action_server_token` (bot/settings.py).
+
+It also makes the SMS sender of `SMS_SENDER` (bot/sms/) before serving, so a provider left half configured
+stops the server at once instead of failing the first patient who needs a one-time code.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import logging_filter, settings
+from bot import logging_filter, settings, sms
 
 OPEN_PATHS = frozenset({"/health"})
 
@@ -48,6 +51,7 @@ def _guarded(create_app: Callable[..., Sanic], token: str) -> Callable[..., Sani
 
 def main() -> None:
     logging_filter.install()
+    sms.current()
     rasa_sdk.endpoint.create_app = _guarded(rasa_sdk.endpoint.create_app, settings.action_server_token())
     from rasa_sdk.__main__ import main as rasa_sdk_main
 

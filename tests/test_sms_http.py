@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import subprocess
+import sys
 from typing import Iterator
 
 import pytest
@@ -11,6 +14,7 @@ import pytest
 from bot import sms
 from bot.sms.http import HttpSmsSender, HttpSmsSettings
 from bot.sms.log import LogSmsSender
+from tests.conftest import ROOT
 from tests.fake_sms import FakeSms
 
 API_KEY = "sms-test-key"
@@ -92,3 +96,13 @@ def test_the_log_sender_is_the_default_and_logs_neither_the_number_nor_the_code(
     assert "138****5678" in caplog.text and "******" in caplog.text
     assert "13812345678" not in caplog.text and "482913" not in caplog.text
     assert chosen.sent == [MESSAGE]
+
+
+def test_the_action_server_does_not_start_with_a_half_configured_provider() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMS_")}
+    env.update(SMS_SENDER="http", SMS_PROVIDER_URL="https://sms.example/send")
+    started = subprocess.run(
+        [sys.executable, "-m", "bot.action_server", "--port", "1"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert started.returncode != 0 and "SMS_API_KEY, SMS_SIGN_NAME, SMS_TEMPLATE_ID" in started.stderr

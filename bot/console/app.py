@@ -47,7 +47,7 @@ from bot.console.routers import (
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # What a role must allow (bot/roles.py) for every call of a router; auth (login, me, logout), the NLU
-# inbox (its own checks: any staff member flags, trainers review), audit (its own) and the pages need a login at most.
+# inbox (its own checks: the queue's roles flag, trainers review), audit (its own) and the pages need a login at most.
 ROUTER_PERMISSIONS = {
     Permission.QUEUE: (handoffs, assignment, history, events, conversations, tickets, followups, replies, notes, tags, typing),
     Permission.REPORTS: (reports,),

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path as PathParam, Query,
 
 from bot import nlu_inbox
 from bot.console import messages
-from bot.console.deps import SessionScope, current_staff, current_trainer, get_sessions
+from bot.console.deps import SessionScope, current_staff, current_trainer, get_sessions, permitted
 from bot.console.schemas import (
     ErrorOut,
     InboxFlag,
@@ -28,6 +28,7 @@ from bot.console.schemas import (
     IntentChoice,
 )
 from bot.fallback import REPHRASE_RESPONSE
+from bot.roles import Permission
 from bot.store.models import NluInboxItem, Staff
 
 LABELS_FILE = Path(__file__).resolve().parent.parent / "intent_labels.yml"
@@ -129,9 +130,10 @@ def review(
 
 @router.post("/flag", response_model=InboxItemOut, responses={404: {"model": ErrorOut, "description": "no such patient message"}})
 def flag(
-    body: InboxFlag, staff: Staff = Depends(current_staff), sessions: SessionScope = Depends(get_sessions)
+    body: InboxFlag, staff: Staff = Depends(permitted(Permission.QUEUE)), sessions: SessionScope = Depends(get_sessions)
 ) -> InboxItemOut:
-    """Any staff member: put a patient message of a transcript in the inbox as misunderstood (`flagged`)."""
+    """Whoever reads transcripts (bot/roles.py `queue`): put a patient message of a transcript in the inbox as
+    misunderstood (`flagged`)."""
     try:
         with sessions() as session:
             return item_out(nlu_inbox.flag(session, body.conversation_id, body.timestamp, staff))

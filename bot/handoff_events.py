@@ -1,6 +1,6 @@
 """What changed in the handoff queue and the open tickets: snapshots of both and the events between two of them.
 
-The console's live stream (bot/console/live.py) takes a snapshot about once a second and sends staff the
+The console's live stream (bot/console/live.py) takes a snapshot twice a second and sends staff the
 events computed here. Handoffs are opened and escalated by other processes (the action server, any
 console instance), so the database is the only place every change shows.
 """

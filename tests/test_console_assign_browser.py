@@ -11,6 +11,7 @@ import httpx
 from bot.console.app import create_app
 from bot.console.config import ConsoleConfig
 from bot.console.rasa_api import RasaClient
+from bot.store.models import utcnow
 from tests.conftest import ROOT, served
 from tests.test_console_api import PASSWORD, FakeRasa, add_handoff, prepare
 from tests.test_console_browser import run_script
@@ -36,7 +37,7 @@ def test_a_conversation_and_a_ticket_go_to_a_colleague_and_a_major_ticket_alerts
                EARLIER_TICKET="TK202611010001", RESULTS=str(RESULTS))
 
     def open_major() -> None:
-        add_ticket(database, "TK202612070009", severity="major", category="surgery", procedure="隆鼻")
+        add_ticket(database, "TK202612070009", created_at=utcnow(), severity="major", category="surgery", procedure="隆鼻")
 
     with served(app) as server:
         env["CONSOLE_URL"] = f"http://127.0.0.1:{server.config.port}"

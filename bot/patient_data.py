@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import audit, lookup_limit, phone
 from bot.store import db
-from bot.store.models import ConversationNote, FollowUp, Handoff, LookupMiss, NluInboxItem, PrivacyNotice, Ticket
+from bot.console import tags
+from bot.store.models import ConversationNote, FollowUp, Handoff, LookupMiss, NluInboxItem, PrivacyNotice, Tag, Ticket
 
 # Rasa's SQL tracker store: one row per event of a conversation, the event as JSON in `data`.
 RASA_EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"), column("data"))
@@ -74,6 +75,7 @@ def export(session: Session, patient: Patient) -> Dict[str, Any]:
             for conversation in patient.conversations
         },
         "tickets": [{**_row(t), "history": [_row(e) for e in t.events]} for t in tickets],
+        "tags": [_row(t) for t in session.scalars(select(Tag).where(tags.of_patient(patient.conversations, [t.number for t in tickets])))],
         **{
             model.__tablename__: [
                 _row(row) for row in session.scalars(select(model).where(model.conversation_id.in_(patient.conversations)))
@@ -95,6 +97,9 @@ def delete_all(session: Session, patient: Patient) -> Dict[str, int]:
         result = session.execute(delete(model).where(model.conversation_id.in_(patient.conversations)))
         counts[model.__tablename__] = result.rowcount
     tickets = _tickets(session, patient)
+    counts["tags"] = session.execute(
+        delete(Tag).where(tags.of_patient(patient.conversations, [t.number for t in tickets])).execution_options(synchronize_session=False)
+    ).rowcount
     for ticket in tickets:
         session.delete(ticket)
     counts["tickets"] = len(tickets)

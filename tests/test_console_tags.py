@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.console import tags
-from tests.test_console_api import add_handoff, client, database, login, make_client, rasa  # noqa: F401 - fixtures
+from tests.test_console_api import add_handoff, add_rasa_events, client, database, login, make_client, rasa  # noqa: F401 - fixtures
 from tests.test_console_desk import add_ticket, numbers
 
 
@@ -54,3 +54,23 @@ def test_a_malformed_tag_list_is_refused_with_the_reason() -> None:
                              ({"tags": ["长" * 33]}, "1-32"), ({"tags": [7]}, "1-32")):
         with pytest.raises(tags.TagsFileError, match=reason):
             tags.parse(document)
+
+
+def test_a_patients_tags_are_in_their_export_and_go_with_their_deletion(client, database) -> None:  # noqa: F811
+    from bot import patient_data  # noqa: PLC0415
+    from bot.store.db import session_scope  # noqa: PLC0415
+
+    add_ticket(database, "TK202611020001", conversation_id="web-mine", phone="13912345678")
+    add_ticket(database, "TK202611020002", conversation_id="web-other", phone="13700001111")
+    add_rasa_events(database, [("web-unrelated", "user", 1.0, "greet")])  # Rasa's table, as in production
+    li = login(client, "li")
+    client.put("/api/tags/ticket", headers=li, json={"target": "TK202611020001", "tags": ["退款"]})
+    client.put("/api/tags/conversation", headers=li, json={"target": "web-mine", "tags": ["医疗纠纷风险"]})
+    client.put("/api/tags/ticket", headers=li, json={"target": "TK202611020002", "tags": ["投诉"]})
+    with session_scope(database) as session:
+        patient = patient_data.find(session, "13912345678")
+        exported = patient_data.export(session, patient)
+        assert sorted((t["target"], t["tag"]) for t in exported["tags"]) == [("TK202611020001", "退款"), ("web-mine", "医疗纠纷风险")]
+        assert patient_data.delete_all(session, patient)["tags"] == 2
+    assert client.get("/api/tags/ticket", params={"target": "TK202611020002"}, headers=li).json()["tags"] == ["投诉"]
+    assert client.get("/api/tags/conversation", params={"target": "web-mine"}, headers=li).json()["tags"] == []

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple
 
 import yaml
-from sqlalchemy import delete, exists, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -76,3 +76,11 @@ def set_tags(session: Session, kind: str, target: str, names: Sequence[str], sta
 def tagged(kind: str, column: ColumnElement, name: str) -> ColumnElement:
     """A condition: the row whose `column` (a conversation id or ticket number) carries the tag `name`."""
     return exists().where(Tag.target_kind == kind, Tag.target == column, Tag.tag == name)
+
+
+def of_patient(conversations: Sequence[str], ticket_numbers: Sequence[str]) -> ColumnElement:
+    """A condition: the tags on any of a patient's conversations or tickets (their export and deletion)."""
+    return or_(
+        and_(Tag.target_kind == "conversation", Tag.target.in_(sorted(conversations))),
+        and_(Tag.target_kind == "ticket", Tag.target.in_(sorted(ticket_numbers))),
+    )

@@ -112,19 +112,23 @@ nlu-eval: $(STAMP) $(MODEL)
 triage-eval: $(STAMP) $(MODEL)
 	$(PY) -m bot.nlu.triage_eval --model $(MODEL) --out results
 
-# Latency, throughput, memory and training cost; writes bench/results.md (LABEL names the run).
+# Latency, throughput, memory and training cost; writes bench/results.md (LABEL names the run); then bench-length.
 bench: $(STAMP) $(MODEL) $(NGINX)
 	$(PY) bench/run.py --label $(or $(LABEL),current)
+	$(MAKE) bench-length
 
 # Where a turn spends Rasa's CPU (py-spy); writes bench/profile.md.
 profile: $(STAMP) $(MODEL)
 	$(PY) bench/profile.py
 
-# Turn latency at messages 1-10/100/200/400 of one conversation and 32 conversations of 5 and 50 turns,
-# Rasa's whole-session tracker beside the windowed one (#19); then where the 400th turns spend the CPU.
+# Turn latency at messages 1-10/100/200/400 of one conversation and 32 conversations of 5 and 50 turns (#19),
+# interleaved with stock Rasa's moodbot (bench/stock.py, trained once into var/stock-moodbot), on SQLite and on
+# PostgreSQL; the window's A/B: LENGTH_VARIANTS="--variant rasa-session=TRACKER_STORE_WINDOW_TURNS=0 $(LENGTH_VARIANTS)".
+# Then where the 400th turns spend the CPU: profile-length.
+LENGTH_VARIANTS ?= --variant window-10=TRACKER_STORE_WINDOW_TURNS=10
 bench-length: $(STAMP) $(MODEL)
-	$(PY) -m bench.length --label $(or $(LABEL),current) --concurrent 5 --concurrent 50 \
-		--variant rasa-session=TRACKER_STORE_WINDOW_TURNS=0 --variant window-10=TRACKER_STORE_WINDOW_TURNS=10
+	$(PY) -m bench.length --label $(or $(LABEL),current) --concurrent 5 --concurrent 50 --stock \
+		--database sqlite --database postgresql $(LENGTH_VARIANTS)
 
 profile-length: $(STAMP) $(MODEL)
 	$(PY) -m bench.profile_length \

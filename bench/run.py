@@ -24,9 +24,11 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import httpx
+
+from bench import length_report
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "bench" / "runs"
@@ -74,6 +76,8 @@ def summarize(latencies_ms: List[float], errors: int, wall_s: float) -> Dict[str
 class Stack:
     """The launcher and its children on private ports."""
 
+    conversation: Sequence[str] = CONVERSATION  # what its patients say
+
     def __init__(self, workdir: Path, extra_env: Optional[Dict[str, str]] = None) -> None:
         self.rasa_port, self.actions_port, self.console_port = free_port(), free_port(), free_port()
         self.token = uuid.uuid4().hex
@@ -115,7 +119,7 @@ class Stack:
         found: Dict[str, int] = {}
         for pid in _children(self.proc.pid):
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if "rasa_sdk" in cmdline:
+            if "rasa_sdk" in cmdline or "bot.action_server" in cmdline:
                 found["actions"] = pid
             elif " rasa run" in cmdline or "bot.rasa_runtime" in cmdline:
                 found["rasa"] = pid
@@ -197,14 +201,16 @@ async def nlu_latency(stack: Stack, rounds: int) -> Dict[str, float]:
     return summarize(latencies, errors, wall)
 
 
-async def _conversation(client: httpx.AsyncClient, url: str, turns: int, latencies: List[float]) -> int:
+async def _conversation(
+    client: httpx.AsyncClient, url: str, turns: int, latencies: List[float], texts: Sequence[str] = CONVERSATION
+) -> int:
     sender = f"bench-{uuid.uuid4().hex}"
     errors = 0
     for i in range(turns):
         t0 = time.perf_counter()
         try:
             response = await client.post(
-                f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": CONVERSATION[i % len(CONVERSATION)]}
+                f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": texts[i % len(texts)]}
             )
             ok = response.status_code == 200 and bool(response.json())
         except httpx.HTTPError:
@@ -226,13 +232,15 @@ async def sequential_turns(url: str, rounds: int) -> Dict[str, float]:
     return summarize(latencies, errors, wall)
 
 
-async def full_turns(url: str, conversations: int, turns: int) -> Dict[str, float]:
+async def full_turns(
+    url: str, conversations: int, turns: int, texts: Sequence[str] = CONVERSATION
+) -> Dict[str, float]:
     latencies: List[float] = []
     limits = httpx.Limits(max_connections=conversations, max_keepalive_connections=conversations)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         start = time.perf_counter()
         errors = await asyncio.gather(
-            *(_conversation(client, url, turns, latencies) for _ in range(conversations))
+            *(_conversation(client, url, turns, latencies, texts) for _ in range(conversations))
         )
         wall = time.perf_counter() - start
     return summarize(latencies, sum(errors), wall)
@@ -356,7 +364,7 @@ def render(runs: List[Dict[str, object]]) -> str:
     machine_line = ", ".join(f"{k}: {v}" for k, v in latest.items())  # type: ignore[union-attr]
     notes_path = ROOT / "bench" / "notes.md"
     notes = notes_path.read_text() if notes_path.exists() else ""
-    return header + f"Machine: {machine_line}\n\n" + "\n".join(lines) + "\n\n" + notes
+    return header + f"Machine: {machine_line}\n\n" + "\n".join(lines) + "\n\n" + length_report.latest_section() + notes
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -110,7 +110,7 @@ class ValidateTicketForm(PatientFormValidation):
     async def validate_phone_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> Dict[Text, Any]:
-        if not await consent.given(tracker):
+        if consent.SLOT in self.domain_slots(domain) and not await consent.given(tracker):
             return {"phone_number": None}
         check = phone.check(value if isinstance(value, str) else None)
         if check.ok:

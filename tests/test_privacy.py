@@ -170,3 +170,12 @@ def test_a_cleared_widget_conversation_is_ended_and_its_transcript_deleted_when_
     with session_scope(database) as session:
         senders = sorted(session.scalars(select(RASA_EVENTS.c.sender_id)))
     assert senders == (["web-other"] if deletes else ["web-cleared", "web-other"])
+
+
+def test_with_a_model_trained_before_the_consent_question_the_form_keeps_the_phone(domain, database) -> None:
+    """Until the model is retrained, Rasa's domain has no consent slot in the form: nothing is gated."""
+    older = {**domain, "forms": {"ticket_form": {"required_slots": [
+        s for s in domain["forms"]["ticket_form"]["required_slots"] if s != consent.SLOT]}}}
+    said = [e for e in refund_form_until("phone_number", procedure="双眼皮") if (e["event"], e.get("name")) != ("slot", consent.SLOT)]
+    events, _, _ = run(ticket_actions.ValidateTicketForm(), said + [user(PHONE, "inform"), slot("phone_number", PHONE)], older)
+    assert slot_values(events)["phone_number"] == PHONE

@@ -76,12 +76,13 @@ def test_the_widget_shows_the_notice_records_consent_and_clears_the_chat(system:
     assert asyncio.run(resume_cleared()) != seen["firstSession"], "the cleared conversation's own token no longer resumes it"
 
 
-def test_rest_gets_the_notice_once_after_the_first_answer(system: RunningSystem) -> None:
+def test_rest_gets_the_notice_once_at_the_end_of_the_first_answer(system: RunningSystem) -> None:
     first = system.say("privacy-rest-1", "伤口一直流血止不住")
-    assert "120" in first[0]["text"], "the emergency answer comes first"
-    assert first[-1]["text"] == privacy.short_notice("rest")
+    assert first[0]["text"].startswith("您描述的情况可能很危险"), "the emergency answer comes first"
+    assert first[-1]["text"].endswith("\n\n" + privacy.short_notice("rest"))
+    assert sum(privacy.short_notice("rest") in message["text"] for message in first) == 1
     again = system.say("privacy-rest-1", "你们电话多少")
-    assert all(message["text"] != privacy.short_notice("rest") for message in again)
+    assert all(privacy.short_notice("rest") not in message["text"] for message in again)
     [row] = notices(system, "privacy-rest-1")
     assert row.channel == "rest" and row.agreed_at is None, "chatting on is not consent"
 
@@ -89,7 +90,7 @@ def test_rest_gets_the_notice_once_after_the_first_answer(system: RunningSystem)
 def test_an_integration_that_asked_the_patient_sends_the_consent_and_gets_no_notice(system: RunningSystem) -> None:
     body = {"sender": "privacy-rest-2", "message": "你好", "metadata": {"privacy_consent": privacy.version()}}
     replies = post_json(f"{system.rasa_url}/webhooks/rest/webhook", body)
-    assert all(message["text"] != privacy.short_notice("rest") for message in replies)
+    assert all(privacy.short_notice("rest") not in message.get("text", "") for message in replies)
     [row] = notices(system, "privacy-rest-2")
     assert row.agreed_by == "integration" and row.agreed_at is not None
 

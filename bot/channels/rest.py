@@ -16,7 +16,7 @@ Registered in credentials.yml as `bot.channels.rest.RestInput`; the name, the pa
 - A conversation or a caller sending faster than `REST_MESSAGES_PER_MINUTE_PER_*` (bot/message_rate.py)
   is answered 429 with the sentence asking to slow down; a conversation at its length cap
   (bot/conversation_cap.py) gets its sentence. Neither message reaches Rasa (bot/public_limits.py).
-- The privacy notice (bot/privacy.py) follows the bot's answer to a conversation's first message, once.
+- The privacy notice (bot/privacy.py) ends the bot's answer to a conversation's first message, once.
   An integration that shows the notice itself and asked the patient sends `metadata.privacy_consent`
   with the notice version: the consent is recorded and the bot's notice is not added.
 """
@@ -28,7 +28,7 @@ import json
 import logging
 from asyncio import CancelledError
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Optional, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
@@ -87,6 +87,16 @@ def parse_request(body: bytes) -> Union[RestRequest, RequestProblem]:
     return RestRequest(sender=str(data["sender"]), message=data["message"], metadata=metadata)
 
 
+def _add_notice(messages: List[Dict[str, Any]], sender: str) -> None:
+    """The privacy notice after the answers: at the end of the last one's text (a client that reads the last
+    message still finds what it answered), or as a message of its own when there is no text to end."""
+    notice = privacy.short_notice(CHANNEL_NAME)
+    if messages and isinstance(messages[-1].get("text"), str):
+        messages[-1]["text"] = f"{messages[-1]['text']}\n\n{notice}"
+    else:
+        messages.append({"recipient_id": sender, "text": notice})
+
+
 class RestInput(RasaRestInput):
     """Rasa's REST input channel behind `parse_request` and `bot.message_guard`."""
 
@@ -135,7 +145,7 @@ class RestInput(RasaRestInput):
             except Exception:  # noqa: BLE001 - the client gets what was said so far, never a traceback
                 logger.exception("REST message from %s failed", parsed.sender)
             if await asyncio.to_thread(privacy.first_notice, parsed.sender, CHANNEL_NAME):
-                collector.messages.append({"recipient_id": parsed.sender, "text": privacy.short_notice(CHANNEL_NAME)})
+                _add_notice(collector.messages, parsed.sender)
             return response.json(collector.messages)
 
         return webhook

@@ -188,6 +188,9 @@ def system(
         SMS_API_KEY=SMS_API_KEY,
         SMS_SIGN_NAME="测试医院",
         SMS_TEMPLATE_ID="SMS_TICKET_CODE",
+        # Every test patient writes from 127.0.0.1: the per-client urgent limit would stop the emergency tests'
+        # fourth patient (tests/test_urgent_limit.py tests the limit itself).
+        URGENT_HANDOFFS_PER_CLIENT_PER_HOUR="100000",
     )
     running = RunningSystem(tmp_path_factory.mktemp("system"), env=channels)
     try:

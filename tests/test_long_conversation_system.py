@@ -36,4 +36,6 @@ def test_a_handoff_stays_paused_through_more_messages_than_the_window(system: Ru
               {"event": "action", "name": "action_listen"}]
     post_json(f"{system.rasa_url}/conversations/{sender}/tracker/events?token={system.token}", events)
     answer = texts(system.say(sender, "你们医院电话多少"))
-    assert answer and answer == texts(system.say(f"p-{uuid.uuid4()}", "你们医院电话多少"))
+    fresh = f"p-{uuid.uuid4()}"
+    system.say(fresh, "你好")  # a conversation's first answer carries the privacy notice; compare the second
+    assert answer and answer == texts(system.say(fresh, "你们医院电话多少"))

@@ -64,5 +64,7 @@ def test_a_patient_who_wants_to_go_ahead_books_a_consultation_the_console_lists(
 
 
 def test_asking_to_book_starts_the_booking_at_once(system: RunningSystem) -> None:
-    answer = ask(system, "我想预约双眼皮的面诊")
-    assert "不需要当天决定或付款" in answer and "希望什么时间来面诊" in answer
+    sender = f"real-{uuid.uuid4().hex[:10]}"
+    answer = texts(system.say(sender, "我想预约双眼皮的面诊"))
+    assert "不需要当天决定或付款" in answer and "不同意" in answer  # the booking asks consent before anything is stored
+    assert "希望什么时间来面诊" in texts(system.say(sender, "同意"))

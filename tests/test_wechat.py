@@ -168,7 +168,7 @@ def test_buttons_arrive_numbered_and_the_number_chooses(system: RunningSystem, f
     assert post(system.rasa_url, text_xml(patient, "我想退款"), signed_query())[0] == 200
     texts = fake_wechat.wait_for_text(patient, has(hint))
     offer = next(text for text in texts if hint in text)
-    [register] = [line for line in offer.splitlines() if "帮我登记" in line]
+    [register] = [line for line in offer.splitlines() if "同意并登记" in line and line.split(".")[0].isdigit()]
     number = register.split(".")[0]
     answered = len(settled(fake_wechat, patient))
     assert post(system.rasa_url, text_xml(patient, number), signed_query())[0] == 200

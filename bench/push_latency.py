@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import statistics
 import tempfile
 import time
@@ -31,7 +32,7 @@ from tests.conftest import ROOT, served
 from tests.test_console_browser import run_script
 
 SCRIPT = ROOT / "bench" / "push_latency.mjs"
-PASSWORD = "bench password 1"
+PASSWORD = secrets.token_urlsafe(16)  # throwaway staff accounts of a temporary database
 
 
 def measure(trials: int) -> Dict[str, List[float]]:

@@ -83,7 +83,8 @@ class PatientFormValidation(FormValidationAction, ABC):
     for a person) or a question the rules answer mid-form rejects the form, so the rules
     handle it; whatever that message put into the form's slots is taken back. A slot
     already answered is not overwritten by a word in a later answer ("三天前" in the
-    description does not replace the surgery time given before).
+    description does not replace the surgery time given before); a new question that starts the
+    form again is answered for the procedure it names.
     """
 
     answers_questions = False
@@ -103,7 +104,9 @@ class PatientFormValidation(FormValidationAction, ABC):
             return undo + [ActionExecutionRejected(self.form_name())]
         for slot in changed:
             earlier = value_before_this_turn(tracker, slot)
-            if slot != requested and earlier is not None:
+            # Only an answer inside a running form keeps what was said before; a new question (the form starts
+            # again, nothing requested yet) is about what it names: "瘦脸针多少钱" after talking of 双眼皮.
+            if requested is not None and slot != requested and earlier is not None:
                 tracker.add_slots([SlotSet(slot, earlier)])
         events = await super().run(dispatcher, tracker, domain)
         if fresh_message and requested and not changed:

@@ -117,6 +117,20 @@ def test_the_procedure_question_can_be_cancelled(domain, database) -> None:
     assert slot_values(events) == {"procedure": None}
 
 
+def test_a_new_question_is_answered_for_the_procedure_it_names_not_the_one_before(domain, database) -> None:
+    earlier = answer_after(
+        user("双眼皮做完肿得厉害", "report_postop_pain", procedure="双眼皮"), slot("procedure", "双眼皮"),
+        loop("policy_form"), slot("requested_slot", None), loop(None), action("action_policy_answer"),
+    )
+    events, _, _ = run(
+        policy_actions.ValidatePolicyForm(),
+        earlier + [action("action_listen"), user("打一次瘦脸针大概要多少钱", "ask_procedure_info", procedure="肉毒素"),
+                   slot("procedure", "肉毒素"), loop("policy_form")],
+        domain,
+    )
+    assert slot_values(events) == {"procedure": "肉毒素"}
+
+
 def asked(text: str, intent: str, topic: str, confidence: float = 0.9, **entities: str):
     """A question whose ResponseSelector picked `intent/topic`."""
     event = user(text, intent, **entities)

@@ -191,6 +191,10 @@ def system(
         # Every test patient writes from 127.0.0.1: the per-client urgent limit would stop the emergency tests'
         # fourth patient (tests/test_urgent_limit.py tests the limit itself).
         URGENT_HANDOFFS_PER_CLIENT_PER_HOUR="100000",
+        # ...and the whole suite's patients, one caller, send far more than a hospital integration's 1200 a
+        # minute (tests/test_channel_rates.py tests the rates themselves).
+        REST_MESSAGES_PER_MINUTE_PER_CLIENT="1000000",
+        MESSAGES_PER_MINUTE_PER_CLIENT="1000000",
     )
     running = RunningSystem(tmp_path_factory.mktemp("system"), env=channels)
     try:

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "current.tar.gz"
 TELEGRAM_TOKEN = "123:TEST"
 TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
-SMS_API_KEY = "sms-test-key"
+SMS_API_KEY = "sms-test-key-4f9c2a71"
 STAFF_USER = "console-admin"
 STAFF_PASSWORD = "console-admin-password"
 

@@ -9,20 +9,40 @@ from __future__ import annotations
 import json
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from tests.loopback_api import LoopbackApi, send_json
 
 
-class FakeSms(LoopbackApi):
-    """The fake provider and the messages it accepted (each the JSON body of one POST)."""
+class SmsRecorder(LoopbackApi):
+    """A fake SMS API's accepted messages (each a dict with at least `phone`), and their codes."""
 
-    def __init__(self, api_key: str) -> None:
-        self.api_key = api_key
+    def __init__(self) -> None:
         self.messages: List[Dict[str, Any]] = []
-        self.fail_with: Optional[int] = None
         self.delay = 0.0
         super().__init__(self._handler())
+
+    def answer(self, headers: Mapping[str, str], path: str, body: bytes) -> Tuple[int, Dict[str, Any]]:
+        """The status and JSON body that answer a POST to `path` (recording the message it takes)."""
+        raise NotImplementedError
+
+    def _handler(self) -> type:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(fake.delay)
+                send_json(self, *fake.answer(self.headers, self.path, body))
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    @staticmethod
+    def code_of(message: Dict[str, Any]) -> str:
+        return message["template_params"]["code"]
 
     def record(self, message: Dict[str, Any]) -> None:
         with self._changed:
@@ -33,27 +53,23 @@ class FakeSms(LoopbackApi):
         """The code of the first message to `phone` after the first `after` messages."""
 
         def found() -> Optional[str]:
-            return next((m["template_params"]["code"] for m in self.messages[after:] if m["phone"] == phone), None)
+            return next((self.code_of(m) for m in self.messages[after:] if m["phone"] == phone), None)
 
         return self.wait_until(found, timeout, lambda: f"no SMS to {phone}; messages: {len(self.messages)}")
 
-    def _handler(self) -> type:
-        fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                time.sleep(fake.delay)
-                if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
-                    send_json(self, 401, {"code": "Unauthorized"})
-                    return
-                if fake.fail_with:
-                    send_json(self, fake.fail_with, {"code": "ServiceUnavailable"})
-                    return
-                fake.record(json.loads(body))
-                send_json(self, 200, {"code": "OK"})
+class FakeSms(SmsRecorder):
+    """The fake provider and the messages it accepted (each the JSON body of one POST)."""
 
-            def log_message(self, *args: Any) -> None:
-                pass
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self.fail_with: Optional[int] = None
+        super().__init__()
 
-        return Handler
+    def answer(self, headers: Mapping[str, str], path: str, body: bytes) -> Tuple[int, Dict[str, Any]]:
+        if headers.get("Authorization") != f"Bearer {self.api_key}":
+            return 401, {"code": "Unauthorized"}
+        if self.fail_with:
+            return self.fail_with, {"code": "ServiceUnavailable"}
+        self.record(json.loads(body))
+        return 200, {"code": "OK"}

@@ -14,10 +14,10 @@ import pytest
 from bot import sms
 from bot.sms.http import HttpSmsSender, HttpSmsSettings
 from bot.sms.log import LogSmsSender
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SMS_API_KEY
 from tests.fake_sms import FakeSms
 
-API_KEY = "sms-test-key"
+API_KEY = SMS_API_KEY
 MESSAGE = sms.SmsMessage("13812345678", "您正在查询工单进度，验证码 482913，10 分钟内有效。", {"code": "482913", "minutes": "10"})
 
 
@@ -72,9 +72,13 @@ def test_sms_sender_http_needs_its_settings(monkeypatch: pytest.MonkeyPatch, fak
     monkeypatch.setenv("SMS_PROVIDER_URL", fake.url)
     with pytest.raises(ValueError, match="SMS_API_KEY, SMS_SIGN_NAME, SMS_TEMPLATE_ID"):
         sms.from_environment()
-    monkeypatch.setenv("SMS_API_KEY", API_KEY)
     monkeypatch.setenv("SMS_SIGN_NAME", "某某医院")
     monkeypatch.setenv("SMS_TEMPLATE_ID", "SMS_0001")
+    for weak in ("UNSET", "<api-key>", "sms-test-key"):
+        monkeypatch.setenv("SMS_API_KEY", weak)
+        with pytest.raises(ValueError, match="SMS_API_KEY"):
+            sms.from_environment()
+    monkeypatch.setenv("SMS_API_KEY", API_KEY)
     sms.from_environment().send(MESSAGE)
     assert len(fake.messages) == 1
     monkeypatch.setenv("SMS_PROVIDER_URL", "ftp://sms.example")

@@ -1,8 +1,8 @@
 """The HTTP sender: one JSON POST per message to the hospital's SMS provider or gateway.
 
 Settings (environment): `SMS_PROVIDER_URL` (http or https), `SMS_API_KEY` (sent as
-`Authorization: Bearer …`), `SMS_SIGN_NAME` (the approved signature, 短信签名), `SMS_TEMPLATE_ID`
-(the approved template, 模板), `SMS_TIMEOUT_SECONDS` (5). The body:
+`Authorization: Bearer …`; 16+ characters, no placeholder), `SMS_SIGN_NAME` (the approved signature,
+短信签名), `SMS_TEMPLATE_ID` (the approved template, 模板), `SMS_TIMEOUT_SECONDS` (5). The body:
 
     {"phone": "13812345678", "sign_name": "…", "template_id": "…",
      "template_params": {"code": "123456", "minutes": "10"}, "text": "…"}
@@ -14,7 +14,6 @@ within the timeout is an SmsError, so the patient is told it could not be sent.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -22,7 +21,8 @@ import httpx
 
 from bot import phone
 from bot.settings import positive_number
-from bot.sms import SmsError, SmsMessage
+from bot.sms import SmsError, SmsMessage, api_url, required_settings
+from bot.sms.cloud import post
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +40,9 @@ class HttpSmsSettings:
 
     @classmethod
     def from_environment(cls) -> "HttpSmsSettings":
-        values = {name: os.environ.get(name, "").strip() for name in REQUIRED}
-        missing = [name for name, value in values.items() if not value]
-        if missing:
-            raise ValueError(f"SMS_SENDER=http needs {', '.join(missing)}")
-        if not values["SMS_PROVIDER_URL"].startswith(("http://", "https://")):
-            raise ValueError("SMS_PROVIDER_URL must start with http:// or https://")
+        values = required_settings("http", REQUIRED, secrets=("SMS_API_KEY",))
         return cls(
-            url=values["SMS_PROVIDER_URL"],
+            url=api_url("SMS_PROVIDER_URL", values["SMS_PROVIDER_URL"]),
             api_key=values["SMS_API_KEY"],
             sign_name=values["SMS_SIGN_NAME"],
             template_id=values["SMS_TEMPLATE_ID"],
@@ -73,10 +68,7 @@ class HttpSmsSender:
             "text": message.text,
         }
         masked = phone.mask(message.phone)
-        try:
-            response = self._client.post(self._settings.url, json=body)
-        except httpx.HTTPError as error:
-            raise SmsError(f"SMS provider unreachable for {masked}: {type(error).__name__}") from error
+        response = post(self._client, self._settings.url, "SMS provider", masked, json=body)
         if not response.is_success:
             raise SmsError(f"SMS provider refused the message for {masked}: HTTP {response.status_code}")
         log.info("SMS handed to the provider for %s", masked)

@@ -3,9 +3,14 @@
 A patient is found by the phone on their tickets and/or by conversation ids (a widget, Telegram or
 WeChat conversation the hospital identified with them). Their data is every ticket with that phone
 (with its history), every conversation of those tickets or given, and in those conversations: Rasa's
-stored events (the transcript), handoffs, follow-ups, NLU inbox items, privacy notices and consents; and
-the ticket lookups that missed with that phone. `export` returns it as one JSON-ready dict; `delete`
-removes all of it in one transaction and returns how many rows of each kind went.
+stored events (the transcript), handoffs, follow-ups, NLU inbox items, internal notes, privacy notices and
+consents; the tags on those conversations and tickets; the one-time codes sent for those tickets or in those
+conversations (without their salted hashes); and the ticket lookups that missed with that phone.
+`export` returns it as one JSON-ready dict, with the audit log's entries about the patient (who read their
+conversations or tickets); `delete_all` removes all of it in one transaction and returns how many rows of each
+kind went. The audit entries stay (for `AUDIT_RETENTION_DAYS`, bot/retention.py): they record who processed
+the data, this deletion included, and hold no content. Every table with a `conversation_id` or `phone` column
+is covered (tests/test_patient_data.py checks the models' metadata against `export` and `delete_all`).
 
 `python -m bot patient export --phone 13812345678 [--conversation ID …] [--out FILE]`
 `python -m bot patient delete --phone 13812345678 [--conversation ID …] --yes`
@@ -18,17 +23,30 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import column, delete, select, table
+from sqlalchemy import and_, column, delete, or_, select, table
 from sqlalchemy.orm import Session, selectinload
 
 from bot import audit, lookup_limit, phone
 from bot.store import db
 from bot.console import tags
-from bot.store.models import ConversationNote, FollowUp, Handoff, LookupMiss, NluInboxItem, PrivacyNotice, Tag, Ticket
+from bot.store.models import (
+    AuditEntry,
+    ConversationNote,
+    FollowUp,
+    Handoff,
+    LookupMiss,
+    NluInboxItem,
+    PrivacyNotice,
+    Tag,
+    Ticket,
+    TicketCode,
+)
 
 # Rasa's SQL tracker store: one row per event of a conversation, the event as JSON in `data`.
 RASA_EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"), column("data"))
 CONVERSATION_TABLES = (Handoff, FollowUp, NluInboxItem, ConversationNote, PrivacyNotice)
+# What a one-time code row keeps that is no one's data: the salted hash of the code.
+CODE_SECRETS = ("salt", "code_hash")
 
 
 @dataclass(frozen=True)
@@ -37,8 +55,8 @@ class Patient:
     conversations: Tuple[str, ...]
 
 
-def _row(obj: Any) -> Dict[str, Any]:
-    return {c.name: getattr(obj, c.key, None) for c in obj.__table__.columns}
+def _row(obj: Any, leave_out: Sequence[str] = ()) -> Dict[str, Any]:
+    return {c.name: getattr(obj, c.key, None) for c in obj.__table__.columns if c.name not in leave_out}
 
 
 def find(session: Session, given_phone: Optional[str], conversations: Sequence[str] = ()) -> Patient:
@@ -60,9 +78,25 @@ def _tickets(session: Session, patient: Patient) -> List[Ticket]:
     return list(session.scalars(query.where(wanted[0] if len(wanted) == 1 else (wanted[0] | wanted[1]))))
 
 
+def _codes(patient: Patient, ticket_numbers: Sequence[str]) -> Any:
+    """A condition: the one-time codes sent for the patient's tickets or in their conversations."""
+    return or_(TicketCode.ticket_number.in_(sorted(ticket_numbers)), TicketCode.conversation_id.in_(patient.conversations))
+
+
+def _audit_entries(session: Session, patient: Patient, ticket_numbers: Sequence[str]) -> List[AuditEntry]:
+    """The audit log's entries about the patient's conversations and tickets (not those naming a masked phone:
+    138****5678 may be another patient's number too)."""
+    about = or_(
+        and_(AuditEntry.target_kind == "conversation", AuditEntry.target.in_(patient.conversations)),
+        and_(AuditEntry.target_kind == "ticket", AuditEntry.target.in_(sorted(ticket_numbers))),
+    )
+    return list(session.scalars(select(AuditEntry).where(about).order_by(AuditEntry.id)))
+
+
 def export(session: Session, patient: Patient) -> Dict[str, Any]:
     """Everything stored about the patient, as JSON-ready data."""
     tickets = _tickets(session, patient)
+    numbers = [t.number for t in tickets]
     events = session.execute(
         select(RASA_EVENTS.c.sender_id, RASA_EVENTS.c.data)
         .where(RASA_EVENTS.c.sender_id.in_(patient.conversations))
@@ -75,7 +109,11 @@ def export(session: Session, patient: Patient) -> Dict[str, Any]:
             for conversation in patient.conversations
         },
         "tickets": [{**_row(t), "history": [_row(e) for e in t.events]} for t in tickets],
-        "tags": [_row(t) for t in session.scalars(select(Tag).where(tags.of_patient(patient.conversations, [t.number for t in tickets])))],
+        "tags": [_row(t) for t in session.scalars(select(Tag).where(tags.of_patient(patient.conversations, numbers)))],
+        TicketCode.__tablename__: [
+            _row(c, leave_out=CODE_SECRETS) for c in session.scalars(select(TicketCode).where(_codes(patient, numbers)))
+        ],
+        AuditEntry.__tablename__: [_row(e) for e in _audit_entries(session, patient, numbers)],
         **{
             model.__tablename__: [
                 _row(row) for row in session.scalars(select(model).where(model.conversation_id.in_(patient.conversations)))
@@ -97,8 +135,12 @@ def delete_all(session: Session, patient: Patient) -> Dict[str, int]:
         result = session.execute(delete(model).where(model.conversation_id.in_(patient.conversations)))
         counts[model.__tablename__] = result.rowcount
     tickets = _tickets(session, patient)
+    numbers = [t.number for t in tickets]
     counts["tags"] = session.execute(
-        delete(Tag).where(tags.of_patient(patient.conversations, [t.number for t in tickets])).execution_options(synchronize_session=False)
+        delete(Tag).where(tags.of_patient(patient.conversations, numbers)).execution_options(synchronize_session=False)
+    ).rowcount
+    counts[TicketCode.__tablename__] = session.execute(
+        delete(TicketCode).where(_codes(patient, numbers)).execution_options(synchronize_session=False)
     ).rowcount
     for ticket in tickets:
         session.delete(ticket)

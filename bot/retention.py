@@ -10,9 +10,18 @@ The periods are settings (bot/settings.py `retention`). What goes, in one transa
 - **Handoffs and follow-ups** of a conversation that has no ticket left: closed handoffs and follow-ups
   no longer scheduled, older than the transcript period (a conversation's handoffs stay while one of its
   tickets does).
-- **Privacy notices and consents** of a conversation of which nothing else is left, after the transcript period.
+- **Privacy notices and consents, and conversation tags** of a conversation of which nothing else is left (no
+  stored event, no ticket), after the transcript period; **ticket tags** as soon as their ticket is gone.
 - **Rate-limit records**: ticket lookup misses and failed staff logins older than `LOOKUP_RETENTION_DAYS`,
   and expired channel state.
+- **One-time codes** of ticket lookups a day after they expired (bot/ticket_codes.py `forget_expired`: a code
+  lives 10 minutes; the day covers the hourly send limit), and **expired console logins** (staff tokens).
+- **The audit log** (bot/audit.py) after `AUDIT_RETENTION_DAYS` (3 years): its entries name what was read (a
+  conversation id, a ticket number, a masked phone), by whom and from which address, never content, and a
+  patient's deletion keeps them: they are the record of who processed the data.
+
+Every table with a `conversation_id` or `phone` column is purged here (tests/test_retention.py checks the
+models' metadata against `purge`'s counts), and exported and deleted per patient (bot/patient_data.py).
 
 The follow-up scheduler runs it once a day (bot/followups/scheduler.py); `--dry-run` counts in a transaction
 it then rolls back.
@@ -25,13 +34,14 @@ import sys
 from datetime import datetime, timedelta
 from typing import Dict, List, Optional, Sequence
 
-from sqlalchemy import delete, exists, func, inspect, select, true
+from sqlalchemy import and_, delete, exists, func, inspect, or_, select, true
 from sqlalchemy.orm import Session
 
-from bot import settings
+from bot import settings, ticket_codes
 from bot.patient_data import RASA_EVENTS
 from bot.store import db
 from bot.store.models import (
+    AuditEntry,
     ChannelState,
     ConversationNote,
     FollowUp,
@@ -40,7 +50,10 @@ from bot.store.models import (
     LookupMiss,
     NluInboxItem,
     PrivacyNotice,
+    StaffToken,
+    Tag,
     Ticket,
+    TicketCode,
     TicketEvent,
     utcnow,
 )
@@ -72,6 +85,12 @@ def _in_chunks(values: Sequence[object], size: int = 500) -> List[Sequence[objec
 def _no_ticket_left(conversation: object) -> object:
     """No ticket (after this purge's deletions) belongs to the conversation."""
     return ~exists().where(Ticket.conversation_id == conversation)
+
+
+def _nothing_left(conversation: object, has_transcripts: bool) -> object:
+    """No stored event and no ticket (after this purge's deletions) names the conversation."""
+    no_events = ~exists().where(RASA_EVENTS.c.sender_id == conversation) if has_transcripts else true()
+    return and_(no_events, _no_ticket_left(conversation))
 
 
 def purge(session: Session, now: datetime, retention: settings.Retention) -> Dict[str, int]:
@@ -106,13 +125,20 @@ def purge(session: Session, now: datetime, retention: settings.Retention) -> Dic
     )
     counts[PrivacyNotice.__tablename__] = _delete(
         session, PrivacyNotice,
-        PrivacyNotice.shown_at < transcript_cutoff,
-        ~exists().where(RASA_EVENTS.c.sender_id == PrivacyNotice.conversation_id) if has_transcripts else true(),
-        _no_ticket_left(PrivacyNotice.conversation_id),
+        PrivacyNotice.shown_at < transcript_cutoff, _nothing_left(PrivacyNotice.conversation_id, has_transcripts),
     )
+    conversation_gone = and_(
+        Tag.target_kind == "conversation", Tag.created_at < transcript_cutoff, _nothing_left(Tag.target, has_transcripts)
+    )
+    ticket_gone = and_(Tag.target_kind == "ticket", ~exists().where(Ticket.number == Tag.target))
+    counts[Tag.__tablename__] = _delete(session, Tag, or_(conversation_gone, ticket_gone))
+    counts[TicketCode.__tablename__] = ticket_codes.forget_expired(session, now)
     counts[LookupMiss.__tablename__] = _delete(session, LookupMiss, LookupMiss.created_at < lookup_cutoff)
     counts[LoginFailure.__tablename__] = _delete(session, LoginFailure, LoginFailure.created_at < lookup_cutoff)
     counts[ChannelState.__tablename__] = _delete(session, ChannelState, ChannelState.expires_at <= now)
+    counts[StaffToken.__tablename__] = _delete(session, StaffToken, StaffToken.expires_at <= now)
+    audit_cutoff = now - timedelta(days=retention.audit_days)
+    counts[AuditEntry.__tablename__] = _delete(session, AuditEntry, AuditEntry.created_at < audit_cutoff)
     session.flush()
     return counts
 

@@ -102,6 +102,8 @@ class Retention:
     closed_ticket_days: float
     # Ticket lookup misses and failed staff logins (rate-limit records), counted from when they happened.
     lookup_days: float
+    # The audit log (who read which transcript or ticket, revealed a phone, exported or deleted a patient's data).
+    audit_days: float
 
     @property
     def ticket_years(self) -> int:
@@ -109,11 +111,13 @@ class Retention:
 
 
 def retention() -> Retention:
-    """`TRANSCRIPT_RETENTION_DAYS` (180), `CLOSED_TICKET_RETENTION_DAYS` (1095), `LOOKUP_RETENTION_DAYS` (30)."""
+    """`TRANSCRIPT_RETENTION_DAYS` (180), `CLOSED_TICKET_RETENTION_DAYS` (1095), `LOOKUP_RETENTION_DAYS` (30),
+    `AUDIT_RETENTION_DAYS` (1095)."""
     return Retention(
         transcript_days=positive_number("TRANSCRIPT_RETENTION_DAYS", 180),
         closed_ticket_days=positive_number("CLOSED_TICKET_RETENTION_DAYS", 3 * 365),
         lookup_days=positive_number("LOOKUP_RETENTION_DAYS", 30),
+        audit_days=positive_number("AUDIT_RETENTION_DAYS", 3 * 365),
     )
 
 

@@ -15,10 +15,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select
 
 from bot import __main__ as cli
-from bot import handoffs, tickets
+from bot import audit, handoffs, patient_data, ticket_codes, tickets
 from bot.patient_data import RASA_EVENTS
 from bot.store import db, migrate
-from bot.store.models import Handoff, Ticket, TicketEvent
+from bot.store.models import AuditEntry, Base, Handoff, Ticket, TicketCode, TicketEvent
 
 PHONE, OTHER = "13812345678", "13987654321"
 
@@ -45,6 +45,10 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         save_conversation(path, sender, text)
         with db.session_scope(url) as session:
             handoffs.open_handoff(session, sender, "socketio", "user_request", "normal")
+            audit.record(session, "li", "transcript_read", "conversation", sender, "10.0.0.8")
+            audit.record(session, "li", "ticket_read", "ticket", ticket.number, "10.0.0.8")
+        # A lookup of the ticket from another device: a one-time code sent there.
+        ticket_codes.issue(ticket.number, f"web-device-{number}", url)
     return url
 
 
@@ -62,6 +66,12 @@ def test_a_patients_data_is_exported_then_deleted_and_nothing_of_theirs_remains(
     assert [e.get("text") for e in exported["conversations"]["web-mine"] if e["event"] == "user"] == ["我想退款"]
     assert [h["conversation_id"] for h in exported["handoffs"]] == ["web-mine"]
     assert "鼻子歪了" not in out.read_text(encoding="utf-8"), "another patient's data was exported"
+    assert [c["conversation_id"] for c in exported["ticket_codes"]] == [f"web-device-{PHONE}"]
+    assert "code_hash" not in exported["ticket_codes"][0] and "salt" not in exported["ticket_codes"][0]
+    my_ticket = exported["tickets"][0]["number"]
+    assert [(e["action"], e["target"]) for e in exported["audit_log"]] == [
+        ("transcript_read", "web-mine"), ("ticket_read", my_ticket)
+    ]
 
     assert cli.main(["patient", "delete", "--phone", PHONE]) == 2, "deleting needs --yes"
     assert cli.main(["patient", "delete", "--phone", PHONE, "--yes"]) == 0
@@ -74,3 +84,18 @@ def test_a_patients_data_is_exported_then_deleted_and_nothing_of_theirs_remains(
     theirs = select(func.count()).select_from(RASA_EVENTS).where(RASA_EVENTS.c.sender_id == "web-theirs")
     assert count(database, theirs) > 0
     assert count(database, select(func.count()).select_from(Ticket).where(Ticket.phone == OTHER)) == 1
+    assert count(database, select(TicketCode.conversation_id)) == f"web-device-{OTHER}", "only the other's code"
+    kept = select(func.count()).select_from(AuditEntry).where(AuditEntry.target.in_(["web-mine", my_ticket]))
+    assert count(database, kept) == 2, "the record of who read the deleted data stays"
+
+
+def test_every_table_holding_a_conversation_or_a_phone_is_exported_and_deleted(database: str) -> None:
+    holding = [t.name for t in Base.metadata.sorted_tables if {"conversation_id", "phone"} & set(t.columns.keys())]
+    with db.session_scope(database) as session:
+        patient = patient_data.find(session, PHONE)
+        exported = patient_data.export(session, patient)
+        deleted = patient_data.delete_all(session, patient)
+        session.rollback()
+    assert "tickets" in holding and "ticket_codes" in holding
+    assert [name for name in holding if name not in exported] == [], "add the new table to bot/patient_data.py export"
+    assert [name for name in holding if name not in deleted] == [], "add the new table to bot/patient_data.py delete_all"

@@ -17,6 +17,8 @@ from bot import retention, settings
 from bot.patient_data import RASA_EVENTS
 from bot.store import db, migrate
 from bot.store.models import (
+    AuditEntry,
+    Base,
     ConversationNote,
     FollowUp,
     Handoff,
@@ -24,13 +26,16 @@ from bot.store.models import (
     NluInboxItem,
     PrivacyNotice,
     Staff,
+    StaffToken,
+    Tag,
     Ticket,
+    TicketCode,
     TicketEvent,
 )
 from tests.services import fresh_postgres_database
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
-PERIODS = settings.Retention(transcript_days=180, closed_ticket_days=3 * 365, lookup_days=30)
+PERIODS = settings.Retention(transcript_days=180, closed_ticket_days=3 * 365, lookup_days=30, audit_days=3 * 365)
 
 
 def ago(days: float) -> datetime:
@@ -80,6 +85,17 @@ def seed(url: str) -> None:
         session.add(FollowUp(conversation_id="recent", kind="postop_checkin", status="scheduled", due_at=ago(200), payload="{}"))
         session.add(LookupMiss(key="phone:abc", created_at=ago(40)))
         session.add(LookupMiss(key="phone:def", created_at=ago(1)))
+        for kind, target in (("conversation", "old"), ("conversation", "recent"), ("conversation", "old-kept-ticket"),
+                             ("ticket", "TK-GONE"), ("ticket", "TK-OPEN")):
+            session.add(Tag(target_kind=kind, target=target, tag="投诉", staff_id=staff.id, created_at=ago(200)))
+        for number, expired_days in (("TK-GONE", 2), ("TK-OPEN", 0)):
+            session.add(TicketCode(ticket_number=number, conversation_id="old", salt="s", code_hash="h",
+                                   created_at=ago(expired_days), expires_at=ago(expired_days) + timedelta(minutes=10)))
+        for target, days in (("long-ago", 4 * 365), ("last-year", 365)):
+            session.add(AuditEntry(actor="li", action="transcript_read", target_kind="conversation", target=target,
+                                   client="10.0.0.8", created_at=ago(days)))
+        for token, expires_days in (("expired", 1), ("valid", -1)):
+            session.add(StaffToken(token_hash=token, staff_id=staff.id, expires_at=ago(expires_days)))
 
 
 def remaining(url: str) -> Dict[str, List[str]]:
@@ -94,6 +110,10 @@ def remaining(url: str) -> Dict[str, List[str]]:
             "handoffs": sorted(session.scalars(select(Handoff.conversation_id))),
             "followups": sorted(session.scalars(select(FollowUp.conversation_id))),
             "lookup_misses": sorted(session.scalars(select(LookupMiss.key))),
+            "tags": sorted(session.scalars(select(Tag.target))),
+            "ticket_codes": sorted(session.scalars(select(TicketCode.ticket_number))),
+            "audit_log": sorted(session.scalars(select(AuditEntry.target))),
+            "staff_tokens": sorted(session.scalars(select(StaffToken.token_hash))),
         }
 
 
@@ -108,6 +128,11 @@ EXPECTED = {
     "handoffs": ["old-kept-ticket", "old-open-handoff", "recent"],
     "followups": ["recent"],
     "lookup_misses": ["phone:def"],
+    # A conversation's tags go with the last of it, a ticket's with the ticket.
+    "tags": ["TK-OPEN", "old-kept-ticket", "recent"],
+    "ticket_codes": ["TK-OPEN"],
+    "audit_log": ["last-year"],
+    "staff_tokens": ["valid"],
 }
 
 
@@ -126,6 +151,7 @@ def check_purge(url: str) -> None:
     assert counts["events"] == 4 and counts["tickets"] == 1 and counts["ticket_events"] == 1
     assert counts["ticket_followups"] == 1 and counts["followups"] == 1 and counts["handoffs"] == 1
     assert counts["lookup_misses"] == 1 and counts["privacy_notices"] == 1
+    assert counts["tags"] == 2 and counts["ticket_codes"] == 1 and counts["audit_log"] == 1 and counts["staff_tokens"] == 1
     with db.session_scope(url) as session:
         again = retention.purge(session, NOW, PERIODS)
     assert not any(again.values()), "a second purge finds nothing more"
@@ -178,3 +204,13 @@ def test_a_database_rasa_never_wrote_to_is_purged_without_transcripts(tmp_path: 
         session.add(LookupMiss(key="phone:abc", created_at=ago(40)))
     counts = retention.run(url, now=NOW)
     assert counts["events"] == 0 and counts["lookup_misses"] == 1
+
+
+def test_every_table_holding_a_conversation_or_a_phone_is_purged(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    migrate.upgrade(url)
+    with db.session_scope(url) as session:
+        purged = retention.purge(session, NOW, PERIODS)
+    holding = [t.name for t in Base.metadata.sorted_tables if {"conversation_id", "phone"} & set(t.columns.keys())]
+    assert "tickets" in holding and "handoffs" in holding
+    assert [name for name in holding if name not in purged] == [], "add the new table to bot/retention.py"

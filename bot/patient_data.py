@@ -5,7 +5,8 @@ WeChat conversation the hospital identified with them). Their data is every tick
 (with its history), every conversation of those tickets or given, and in those conversations: Rasa's
 stored events (the transcript), handoffs, follow-ups, NLU inbox items, internal notes, privacy notices and
 consents; the tags on those conversations and tickets; the one-time codes sent for those tickets or in those
-conversations (without their salted hashes); and the ticket lookups that missed with that phone.
+conversations (without their salted hashes); and the ticket lookups that missed against that phone, those
+tickets or those conversations (bot/lookup_limit.py).
 `export` returns it as one JSON-ready dict, with the audit log's entries about the patient (who read their
 conversations or tickets); `delete_all` removes all of it in one transaction and returns how many rows of each
 kind went. The audit entries stay (for `AUDIT_RETENTION_DAYS`, bot/retention.py): they record who processed
@@ -93,6 +94,14 @@ def _audit_entries(session: Session, patient: Patient, ticket_numbers: Sequence[
     return list(session.scalars(select(AuditEntry).where(about).order_by(AuditEntry.id)))
 
 
+def _miss_keys(patient: Patient, ticket_numbers: Sequence[str]) -> List[str]:
+    """The keys of the lookup misses (bot/lookup_limit.py) counted against the patient's phone, tickets and
+    conversations."""
+    found = list(lookup_limit.keys(phone=patient.phone))
+    found += [key for number in ticket_numbers for key in lookup_limit.keys(ticket=number)]
+    return found + [key for conversation in patient.conversations for key in lookup_limit.keys(conversation=conversation)]
+
+
 def export(session: Session, patient: Patient) -> Dict[str, Any]:
     """Everything stored about the patient, as JSON-ready data."""
     tickets = _tickets(session, patient)
@@ -114,6 +123,9 @@ def export(session: Session, patient: Patient) -> Dict[str, Any]:
             _row(c, leave_out=CODE_SECRETS) for c in session.scalars(select(TicketCode).where(_codes(patient, numbers)))
         ],
         AuditEntry.__tablename__: [_row(e) for e in _audit_entries(session, patient, numbers)],
+        LookupMiss.__tablename__: [
+            _row(m) for m in session.scalars(select(LookupMiss).where(LookupMiss.key.in_(_miss_keys(patient, numbers))))
+        ],
         **{
             model.__tablename__: [
                 _row(row) for row in session.scalars(select(model).where(model.conversation_id.in_(patient.conversations)))
@@ -147,9 +159,9 @@ def delete_all(session: Session, patient: Patient) -> Dict[str, int]:
     counts["tickets"] = len(tickets)
     result = session.execute(delete(RASA_EVENTS).where(RASA_EVENTS.c.sender_id.in_(patient.conversations)))
     counts["events"] = result.rowcount
-    if patient.phone:
-        result = session.execute(delete(LookupMiss).where(LookupMiss.key.in_(lookup_limit.keys(phone=patient.phone))))
-        counts["lookup_misses"] = result.rowcount
+    counts[LookupMiss.__tablename__] = session.execute(
+        delete(LookupMiss).where(LookupMiss.key.in_(_miss_keys(patient, numbers))).execution_options(synchronize_session=False)
+    ).rowcount
     session.flush()
     return counts
 

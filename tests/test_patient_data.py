@@ -15,10 +15,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select
 
 from bot import __main__ as cli
-from bot import audit, handoffs, patient_data, ticket_codes, tickets
+from bot import audit, handoffs, lookup_limit, patient_data, ticket_codes, tickets
 from bot.patient_data import RASA_EVENTS
 from bot.store import db, migrate
-from bot.store.models import AuditEntry, Base, Handoff, Ticket, TicketCode, TicketEvent
+from bot.store.models import AuditEntry, Base, Handoff, LookupMiss, Ticket, TicketCode, TicketEvent
 
 PHONE, OTHER = "13812345678", "13987654321"
 
@@ -49,6 +49,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             audit.record(session, "li", "ticket_read", "ticket", ticket.number, "10.0.0.8")
         # A lookup of the ticket from another device: a one-time code sent there.
         ticket_codes.issue(ticket.number, f"web-device-{number}", url)
+        # Someone's miss: the right ticket number with a wrong phone, from yet another conversation.
+        lookup_limit.record_miss(lookup_limit.keys(ticket=ticket.number, conversation=f"web-guess-{number}"), url)
     return url
 
 
@@ -67,6 +69,7 @@ def test_a_patients_data_is_exported_then_deleted_and_nothing_of_theirs_remains(
     assert [h["conversation_id"] for h in exported["handoffs"]] == ["web-mine"]
     assert "鼻子歪了" not in out.read_text(encoding="utf-8"), "another patient's data was exported"
     assert [c["conversation_id"] for c in exported["ticket_codes"]] == [f"web-device-{PHONE}"]
+    assert [m["key"] for m in exported["lookup_misses"]] == list(lookup_limit.keys(ticket=exported["tickets"][0]["number"]))
     assert "code_hash" not in exported["ticket_codes"][0] and "salt" not in exported["ticket_codes"][0]
     my_ticket = exported["tickets"][0]["number"]
     assert [(e["action"], e["target"]) for e in exported["audit_log"]] == [
@@ -85,6 +88,9 @@ def test_a_patients_data_is_exported_then_deleted_and_nothing_of_theirs_remains(
     assert count(database, theirs) > 0
     assert count(database, select(func.count()).select_from(Ticket).where(Ticket.phone == OTHER)) == 1
     assert count(database, select(TicketCode.conversation_id)) == f"web-device-{OTHER}", "only the other's code"
+    misses_of_mine = select(func.count()).select_from(LookupMiss).where(LookupMiss.key.in_(lookup_limit.keys(ticket=my_ticket)))
+    assert count(database, misses_of_mine) == 0
+    assert count(database, select(func.count()).select_from(LookupMiss)) == 3, "the guessers' conversations are not hers"
     kept = select(func.count()).select_from(AuditEntry).where(AuditEntry.target.in_(["web-mine", my_ticket]))
     assert count(database, kept) == 2, "the record of who read the deleted data stays"
 

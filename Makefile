@@ -49,15 +49,19 @@ $(MODEL): $(STAMP) $(TRAIN_INPUTS)
 	$(RASA) train --fixed-model-name current --out models
 	@touch $@
 
-# `rasa data validate`, failing on any warning (Rasa does not fail on all of them itself) but two, both about
+# `rasa data validate`, failing on any warning (Rasa does not fail on all of them itself) but three. Two are about
 # the retrieval intents ask_procedure_info and ask_refund_policy: their sub-intents (ask_procedure_info/price …)
 # are the ResponseSelector's topics, answered from data/policies by action_policy_answer, so their `utter_ask_…`
 # responses are deliberately absent; and Rasa adds retrieval intents to the domain itself, then warns that
 # domain.yml lists them too (CONTRACT.md §3 lists them, so domain.yml does).
 RETRIEVAL_RESPONSE_WARNING := Action 'utter_(ask_procedure_info|ask_refund_policy)' is listed as a response action|duplicated intents have been found across multiple domain files: ask_procedure_info, ask_refund_policy$$
+# A third, about rate_service only: the satisfaction question's buttons send it as a payload
+# (/rate_service{"satisfaction_score":"5"}, data/policies/followups.yml), so it deliberately has no NLU examples;
+# examples would move the NLU model's gated figures, and a typed "满意" is understood as any other message.
+PAYLOAD_ONLY_INTENT_WARNING := The intent 'rate_service' is listed in the domain file, but is not found in the NLU training data\.$$
 validate: $(STAMP)
 	@mkdir -p results
-	$(RASA) data validate --fail-on-warnings 2>&1 | grep -vE "$(RETRIEVAL_RESPONSE_WARNING)" | tee results/validate.log | grep -E "UserWarning|ERROR|WARNING" || true
+	$(RASA) data validate --fail-on-warnings 2>&1 | grep -vE "$(RETRIEVAL_RESPONSE_WARNING)|$(PAYLOAD_ONLY_INTENT_WARNING)" | tee results/validate.log | grep -E "UserWarning|ERROR|WARNING" || true
 	@! grep -qE "UserWarning|ERROR|WARNING " results/validate.log || { echo "rasa data validate reported warnings (results/validate.log)"; exit 1; }
 
 # Browser tests drive Debian's Chromium with playwright-core (package-lock.json); no browser is downloaded.

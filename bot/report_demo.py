@@ -1,7 +1,8 @@
 """A realistic month for the reports page: `python -m bot report seed-demo [--days 30] [--seed 1]`.
 
-Writes conversations (Rasa `events` rows), handoffs, tickets with their history and NLU inbox items for the last
-`days` days, every one marked as demo data (conversation ids `demo-…`, ticket numbers `TKDEMO…`) and replaced on
+Writes conversations (Rasa `events` rows), handoffs, tickets with their history, NLU inbox items and the satisfaction
+questions after released handoffs and finished tickets, with the patients' scores, for the last `days` days, every
+one marked as demo data (conversation ids `demo-…`, ticket numbers `TKDEMO…`) and replaced on
 each run, so the reports page can be shown and checked before a hospital has traffic. Not for a live database.
 """
 
@@ -16,8 +17,9 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, de
 from sqlalchemy.orm import Session
 
 from bot import hospital
+from bot.followups import satisfaction
 from bot.store import db
-from bot.store.models import Handoff, NluInboxItem, Ticket, TicketEvent
+from bot.store.models import FollowUp, Handoff, NluInboxItem, Ticket, TicketEvent
 
 DEMO_PREFIX = "demo-"
 DEMO_TICKET_PREFIX = "TKDEMO"
@@ -39,6 +41,9 @@ KINDS = (("complaint", 30), ("refund", 20), ("postop", 25), ("revision", 10), ("
 PROCEDURES = (("双眼皮", "surgery", 25), ("隆鼻", "surgery", 15), ("吸脂", "surgery", 8), ("光子嫩肤", "skin", 15),
               ("玻尿酸", "skin", 12), ("水光针", "skin", 8), ("牙齿美白", "dental", 6), ("种植牙", "dental", 5),
               (None, "other", 5))
+# The satisfaction questions: the share answered, and the scores (5 very satisfied … 1 very dissatisfied) given.
+SURVEY_ANSWERED = 0.55
+SCORES = ((5, 45), (4, 30), (3, 13), (2, 7), (1, 5))
 
 
 def _pick(rng: random.Random, weighted: Sequence[Tuple]) -> Tuple:
@@ -49,6 +54,7 @@ def clear(session: Session) -> None:
     """Remove the demo rows of an earlier run."""
     # Ticket history goes with its ticket (ON DELETE CASCADE).
     bulk = {"synchronize_session": False}
+    session.execute(delete(FollowUp).where(FollowUp.conversation_id.like(f"{DEMO_PREFIX}%")), execution_options=bulk)
     session.execute(delete(Ticket).where(Ticket.number.like(f"{DEMO_TICKET_PREFIX}%")), execution_options=bulk)
     for model in (Handoff, NluInboxItem):
         session.execute(delete(model).where(model.conversation_id.like(f"{DEMO_PREFIX}%")), execution_options=bulk)
@@ -82,6 +88,8 @@ def seed(url: Optional[str] = None, days: int = 30, random_seed: int = 1, today:
     with db.session_scope(url) as session:
         EVENTS.create(session.connection(), checkfirst=True)
         clear(session)
+        until = min(datetime.now(zone), datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone))
+        surveys = _Surveys(session, random_seed, until, counts)
         for offset in range(days - 1, -1, -1):
             day = last_day - timedelta(days=offset)
             opening = datetime.combine(day, time(8), tzinfo=zone)
@@ -105,20 +113,55 @@ def seed(url: Optional[str] = None, days: int = 30, random_seed: int = 1, today:
                     # The first reply follows the claim by a third of the wait plus 20 s: no random draw, so the
                     # other figures of a seed stay as they were.
                     replied = claimed + (claimed - created) / 3 + timedelta(seconds=20)
-                    session.add(Handoff(conversation_id=name, channel=rng.choice(("socketio", "wechat", "telegram")),
-                                        reason=reason, priority=priority, status="waiting" if waiting else "closed",
-                                        created_at=created, claimed_at=None if waiting else claimed,
-                                        first_reply_at=None if waiting else replied,
-                                        closed_at=None if waiting else claimed + timedelta(minutes=rng.randint(3, 40))))
+                    handoff = Handoff(conversation_id=name, channel=rng.choice(("socketio", "wechat", "telegram")),
+                                      reason=reason, priority=priority, status="waiting" if waiting else "closed",
+                                      created_at=created, claimed_at=None if waiting else claimed,
+                                      first_reply_at=None if waiting else replied,
+                                      closed_at=None if waiting else claimed + timedelta(minutes=rng.randint(3, 40)))
+                    session.add(handoff)
                     counts["handoffs"] += 1
+                    if handoff.closed_at is not None and reason != satisfaction.EMERGENCY:
+                        surveys.add(name, handoff.channel, handoff.closed_at, "handoff")
                 if rng.random() < 0.15:
-                    _ticket(session, rng, name, start + timedelta(minutes=3), counts["tickets"])
+                    ticket = _ticket(session, rng, name, start + timedelta(minutes=3), counts["tickets"])
                     counts["tickets"] += 1
+                    finished = [e.created_at for e in ticket.events if e.to_status in satisfaction.FINISHED_TICKET_STATUSES]
+                    if finished:
+                        surveys.add(name, ticket.channel, finished[0], "ticket", ticket)
         session.execute(EVENTS.insert(), events)
     return counts
 
 
-def _ticket(session: Session, rng: random.Random, conversation: str, created: datetime, number: int) -> None:
+class _Surveys:
+    """The satisfaction questions of the demo: sent 10 minutes after staff finished, answered or not, none within a
+    day of the conversation's earlier one (handoffs come before tickets here), none after the demo's last day.
+    They draw from their own generator, so the other figures of a seed stay as they were."""
+
+    def __init__(self, session: Session, random_seed: int, until: datetime, counts: Dict[str, int]) -> None:
+        self.session, self.until, self.counts = session, until, counts
+        self.rng = random.Random(f"{random_seed}-satisfaction")
+        self.asked: Dict[str, datetime] = {}
+        counts.update(surveys=0, survey_answers=0)
+
+    def add(self, conversation: str, channel: str, finished: datetime, source: str, ticket: Optional[Ticket] = None) -> None:
+        sent = finished + timedelta(minutes=10)
+        earlier = self.asked.get(conversation)
+        if sent > self.until or (earlier is not None and sent - earlier < timedelta(days=1)):
+            return
+        self.asked[conversation] = sent
+        answered = self.rng.random() < SURVEY_ANSWERED
+        score = _pick(self.rng, SCORES)[0] if answered else None
+        self.session.add(FollowUp(
+            conversation_id=conversation, channel=channel, kind=satisfaction.KIND, status="answered" if answered else "sent",
+            due_at=sent, sent_at=sent, payload=satisfaction.question().to_json(), ticket=ticket, attempts=1,
+            dedupe_key=f"{DEMO_PREFIX}{satisfaction.KIND}:{source}:{conversation}", answer=str(score) if answered else None,
+            answered_at=sent + timedelta(minutes=self.rng.randint(1, 90)) if answered else None, created_at=finished,
+        ))
+        self.counts["surveys"] += 1
+        self.counts["survey_answers"] += answered
+
+
+def _ticket(session: Session, rng: random.Random, conversation: str, created: datetime, number: int) -> Ticket:
     kind = _pick(rng, KINDS)[0]
     procedure, category, _ = _pick(rng, PROCEDURES)
     severity = "major" if kind == "complaint" and rng.random() < 0.15 else "normal"
@@ -131,6 +174,8 @@ def _ticket(session: Session, rng: random.Random, conversation: str, created: da
             break
         history.append(TicketEvent(actor="demo", from_status=status, to_status=step, created_at=moment))
         status = step
-    session.add(Ticket(number=f"{DEMO_TICKET_PREFIX}{number:06d}", conversation_id=conversation, channel="socketio",
-                       kind=kind, category=category, severity=severity, procedure=procedure, phone="13800000000",
-                       description="演示数据", status=status, created_at=created, updated_at=moment, events=history))
+    ticket = Ticket(number=f"{DEMO_TICKET_PREFIX}{number:06d}", conversation_id=conversation, channel="socketio",
+                    kind=kind, category=category, severity=severity, procedure=procedure, phone="13800000000",
+                    description="演示数据", status=status, created_at=created, updated_at=moment, events=history)
+    session.add(ticket)
+    return ticket

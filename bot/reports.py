@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from bot import hospital
-from bot.store.models import Handoff, NluInboxItem, Ticket, TicketEvent
+from bot.followups.satisfaction import KIND as SURVEY
+from bot.followups.satisfaction import SCORES, parse_score
+from bot.store.models import FollowUp, Handoff, NluInboxItem, Ticket, TicketEvent
 
 RASA_EVENTS = table(
     "events", column("sender_id", String), column("type_name", String), column("timestamp", Float),
@@ -33,6 +35,8 @@ HANDOFF_REASONS = ("emergency", "anger", "user_request", "fallback")
 PRIORITIES = ("urgent", "high", "normal")
 RESOLVED = ("resolved", "closed")
 TOP_INTENTS = 15
+# What a satisfaction question followed: a released handoff, or a ticket resolved or closed (it carries the ticket).
+SURVEY_SOURCES = ("handoff", "ticket")
 # A report reads at most this many days at once.
 MAX_DAYS = 366
 
@@ -239,6 +243,38 @@ def _tickets(session: Session, period: Period, span: Range) -> Dict[str, Any]:
     }
 
 
+def _scores(answers: Sequence[Optional[str]]) -> Dict[str, Any]:
+    """Surveys sent, answered, the response rate and the mean score of a group of surveys (their answers)."""
+    scores = [score for score in map(parse_score, answers) if score is not None]
+    return {
+        "sent": len(answers),
+        "answered": len(scores),
+        "response_rate": round(len(scores) / len(answers), 4) if answers else None,
+        "mean_score": round(sum(scores) / len(scores), 2) if scores else None,
+    }
+
+
+def _satisfaction(session: Session, period: Period, span: Range) -> Dict[str, Any]:
+    """The satisfaction questions sent in the period (by the day they were sent) and their answers."""
+    sent_day = LocalDay(FollowUp.sent_at, span.offset)
+    surveys = [
+        (day, "ticket" if about_ticket else "handoff", answer if status == "answered" else None)
+        for day, about_ticket, status, answer in session.execute(
+            select(sent_day, FollowUp.ticket_id.isnot(None), FollowUp.status, FollowUp.answer).where(
+                FollowUp.kind == SURVEY, FollowUp.status.in_(("sent", "answered")), span.holds(FollowUp.sent_at)
+            )
+        )
+    ]
+    answers = [answer for _, _, answer in surveys]
+    scores = [parse_score(answer) for answer in answers]
+    return {
+        **_scores(answers),
+        "distribution": [{"score": score, "count": scores.count(score)} for score in SCORES],
+        "per_day": [{"day": d, **_scores([a for day, _, a in surveys if day == d])} for d in period.days()],
+        "by_source": [{"source": s, **_scores([a for _, source, a in surveys if source == s])} for s in SURVEY_SOURCES],
+    }
+
+
 def summary(session: Session, period: Period) -> Dict[str, Any]:
     """Every figure of the reports page for the period, as JSON-ready data."""
     span = Range(period)
@@ -253,4 +289,5 @@ def summary(session: Session, period: Period) -> Dict[str, Any]:
         },
         "handoffs": _handoffs(session, span),
         "tickets": _tickets(session, period, span),
+        "satisfaction": _satisfaction(session, period, span),
     }

@@ -12,7 +12,7 @@ from bot import hospital, patient_data, reports
 from bot.console import replies
 from bot.store import migrate
 from bot.store.db import session_scope
-from bot.store.models import Ticket, TicketEvent, utcnow
+from bot.store.models import FollowUp, Ticket, TicketEvent, utcnow
 from tests.services import fresh_postgres_database
 from tests.test_console_api import client, database, login, make_client, rasa  # noqa: F401 - pytest fixtures
 
@@ -171,6 +171,14 @@ def seed_report(url: str) -> None:
         first = session.scalars(select(Ticket).where(Ticket.number == "TK1")).one()
         first.events.append(TicketEvent(actor="li", from_status="open", to_status="resolved", created_at=at(3, 9)))
         first.status = "resolved"
+        # Satisfaction questions: after two released handoffs (scored 5 and 2), after TK1 resolved (unanswered),
+        # one sent the day before the range (scored 1) and one not sent yet.
+        for conversation, sent_at, score, ticket in (("web-h2", at(2, 11, 40), "5", None), ("web-h3", at(2, 16), "2", None),
+                                                     ("c-TK1", at(3, 9, 10), None, first), ("web-c", at(1, 12), "1", None),
+                                                     ("web-b", None, None, None)):
+            session.add(FollowUp(conversation_id=conversation, channel="socketio", kind="satisfaction_survey",
+                                 status="answered" if score else "sent" if sent_at else "scheduled",
+                                 due_at=sent_at or at(3, 20), sent_at=sent_at, payload="{}", ticket=ticket, answer=score))
 
 
 def check_report(report: dict) -> None:
@@ -207,6 +215,18 @@ def check_report(report: dict) -> None:
     assert tickets["per_day"] == [{"day": "2026-11-02", "opened": 2, "resolved": 0},
                                   {"day": "2026-11-03", "opened": 1, "resolved": 1}]
     assert tickets["time_to_resolution"] == {"median_seconds": 86400, "p90_seconds": 86400}
+    surveys = report["satisfaction"]
+    assert (surveys["sent"], surveys["answered"], surveys["response_rate"], surveys["mean_score"]) == (3, 2, 0.6667, 3.5)
+    assert surveys["distribution"] == [{"score": 1, "count": 0}, {"score": 2, "count": 1}, {"score": 3, "count": 0},
+                                       {"score": 4, "count": 0}, {"score": 5, "count": 1}]
+    assert surveys["per_day"] == [
+        {"day": "2026-11-02", "sent": 2, "answered": 2, "response_rate": 1.0, "mean_score": 3.5},
+        {"day": "2026-11-03", "sent": 1, "answered": 0, "response_rate": 0.0, "mean_score": None},
+    ]
+    assert surveys["by_source"] == [
+        {"source": "handoff", "sent": 2, "answered": 2, "response_rate": 1.0, "mean_score": 3.5},
+        {"source": "ticket", "sent": 1, "answered": 0, "response_rate": 0.0, "mean_score": None},
+    ]
 
 
 def test_the_report_counts_a_seeded_range_in_the_hospitals_days(client, database) -> None:  # noqa: F811
@@ -251,3 +271,9 @@ def test_the_demo_month_fills_every_report_figure_and_is_replaced_on_each_run(cl
     assert 0 < report["tickets"]["resolved"] < report["tickets"]["opened"]
     first = report["handoffs"]["by_priority"][0]["first_response"]
     assert 20 <= first["median_seconds"] <= first["p90_seconds"] < urgent["p90_seconds"]
+    # Satisfaction questions after the released handoffs (not emergencies) and the finished tickets, half answered.
+    surveys = report["satisfaction"]
+    assert (surveys["sent"], surveys["answered"]) == (written["surveys"], written["survey_answers"])
+    assert surveys["sent"] > 100 and 0.4 < surveys["response_rate"] < 0.7 and 3.5 < surveys["mean_score"] < 4.6
+    assert all(row["count"] > 0 for row in surveys["distribution"])
+    assert all(group["sent"] > 0 for group in surveys["by_source"])

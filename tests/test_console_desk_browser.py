@@ -97,7 +97,7 @@ def test_the_reports_page_draws_every_chart_with_the_apis_figures_in_a_browser(t
 
     for viewport in ("desktop", "tablet"):
         charts = {chart["id"]: chart for chart in seen[viewport]["charts"]}
-        assert len(charts) == 10 and all(chart["canvas"] for chart in charts.values())
+        assert len(charts) == 13 and all(chart["canvas"] for chart in charts.values())
         assert charts["daily"]["rows"] == [[d["day"], str(d["conversations"]), str(d["patient_messages"]),
                                              str(d["bot_messages"])] for d in api["days"]]
         assert charts["ticket-categories"]["rows"] == [["整形", "1"], ["皮肤", "1"], ["口腔", "1"], ["其他", "0"]]
@@ -107,6 +107,15 @@ def test_the_reports_page_draws_every_chart_with_the_apis_figures_in_a_browser(t
         assert charts["ticket-days"]["rows"] == [["2026-11-02", "2", "0"], ["2026-11-03", "1", "1"]]
         assert seen[viewport]["csv"] == "\ufeff类别,工单数\r\n整形,1\r\n皮肤,1\r\n口腔,1\r\n其他,0\r\n"
         assert seen[viewport]["csvName"] == "ticket-categories_2026-11-02_2026-11-03.csv"
+        # Satisfaction (seed_report): after two released handoffs scored 5 and 2, after TK1 resolved unanswered.
+        assert charts["satisfaction-scores"]["rows"] == [["5 分", "1"], ["4 分", "0"], ["3 分", "0"], ["2 分", "1"], ["1 分", "0"]]
+        assert charts["satisfaction-days"]["rows"] == [["2026-11-02", "2", "2", "3.5"], ["2026-11-03", "1", "0", "—"]]
+        assert charts["satisfaction-sources"]["rows"] == [["人工服务后", "2", "2", "100.0%", "3.5"], ["工单解决后", "1", "0", "0.0%", "—"]]
+        assert seen[viewport]["scoresCsv"] == "\ufeff评分,份数\r\n5 分,1\r\n4 分,0\r\n3 分,0\r\n2 分,1\r\n1 分,0\r\n"
+        assert seen[viewport]["scoresCsvName"] == "satisfaction-scores_2026-11-02_2026-11-03.csv"
+        assert [row[1] for row in charts["satisfaction-scores"]["rows"]] == [
+            str(d["count"]) for d in reversed(api["satisfaction"]["distribution"])]
         totals = seen[viewport]["totals"]
         assert (totals["会话"], totals["患者消息"], totals["未能理解率"]) == ("3", "4", "25.0%")
         assert (totals["新建工单"], totals["解决工单"], totals["紧急情况"]) == ("3", "1", "2")
+        assert (totals["满意度调查回复率"], totals["平均满意度"]) == ("66.7%", "3.5")

@@ -37,10 +37,15 @@ def test_the_weekly_summary_has_the_weeks_figures_beside_the_week_before_and_eve
     overdue = markdown.split("## 当前超时的工单")[1].split("##")[0]
     assert "- TK2 · 退款 · 待处理 · 应于 2026-11-04 00:00 前完成" in overdue and "- TK3 · 投诉 · 待处理" in overdue
     assert "TK1" not in overdue
-    assert "没有满意度数据" in markdown
+    # Satisfaction: two questions after handoffs scored 5 and 2, one after TK1 unanswered; the week before one scored 1.
+    assert "| 满意度调查回复率 | 66.7% | 100.0% |" in markdown and "| 平均满意度（1–5 分） | 3.50 | 1.00 |" in markdown
+    satisfaction = markdown.split("## 满意度")[1].split("##")[0]
+    assert "| 人工服务后 | 2 | 2 | 100.0% | 3.50 |" in satisfaction and "| 工单解决后 | 1 | 0 | 0.0% | — |" in satisfaction
+    assert "| 合计 | 3 | 2 | 66.7% | 3.50 |" in satisfaction
+    assert "评分分布：5 分 1 份、4 分 0 份、3 分 0 份、2 分 1 份、1 分 0 份。" in satisfaction
     with session_scope(database) as session:
         quiet = weekly.render(session, date(2026, 10, 19), now=NOW)
-    assert "本周没有重大紧急投诉。" in quiet and "| 会话 | 0 | 0 |" in quiet and "| 未能理解率 | — | — |" in quiet
+    assert "本周没有重大紧急投诉。" in quiet and "本周没有发出满意度调查。" in quiet and "| 会话 | 0 | 0 |" in quiet and "| 未能理解率 | — | — |" in quiet
 
 
 def test_the_commands_write_the_reports_and_refuse_a_bad_week_or_an_unknown_ticket(database, tmp_path, monkeypatch, capsys) -> None:  # noqa: F811
@@ -85,7 +90,8 @@ def test_the_incident_report_has_the_facts_a_timeline_an_excerpt_and_the_actions
     events = [line.split(" | ")[1].rstrip(" |") for line in timeline.splitlines() if line.startswith("| 2026")]
     assert events == ["机器人登记工单（投诉，重大紧急）", "转人工：情绪激动/投诉升级，优先级 高", "李护士 接手会话",
                       "工作人员首次回复患者", "李护士 会话备注：患者要求退款", "人工服务结束，交还机器人",
-                      "li 内部备注：已安排主诊医生面诊，主管陪同", "li 将状态由“待处理”改为“已解决”"]
+                      "li 内部备注：已安排主诊医生面诊，主管陪同", "li 将状态由“待处理”改为“已解决”",
+                      "发送给患者：满意度调查（已发送）"]
     assert "- 2026-11-02 08:58 患者：我的鼻子歪了，电话139****5678" in report
     assert "- 2026-11-02 08:59 机器人：很抱歉，已为您转人工" in report
     assert "- 2026-11-03 09:00 li：待处理 → 已解决" in report

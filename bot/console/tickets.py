@@ -12,7 +12,7 @@ from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.followups import deadlines, progress
+from bot.followups import deadlines, progress, satisfaction
 from bot.console import messages, tags
 from bot.store.models import Staff, Ticket, TicketEvent, utcnow
 
@@ -105,7 +105,9 @@ def update_ticket(
 ) -> Ticket:
     """Change the status and/or add a note; either way one entry in the ticket's history.
 
-    The note is internal to staff unless `patient_visible`: only then does the patient see it in the status."""
+    The note is internal to staff unless `patient_visible`: only then does the patient see it in the status.
+    The patient is told (a `ticket_update` follow-up) and, when the ticket is resolved or closed, asked how
+    satisfied they are (bot/followups/satisfaction.py), in the same transaction."""
     ticket = get_ticket(session, number)
     new_status = status if status and status != ticket.status else None
     if new_status is None and note is None:
@@ -124,6 +126,8 @@ def update_ticket(
     ticket.updated_at = utcnow()
     session.flush()
     progress.ticket_changed(session, ticket, ticket.events[-1])
+    if new_status:
+        satisfaction.ticket_changed(session, ticket)
     session.refresh(ticket)
     return ticket
 

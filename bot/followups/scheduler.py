@@ -1,10 +1,11 @@
 """The follow-up scheduler: sends every due follow-up once, whatever restarts and however many instances run.
 
-Each tick (`run_due`) first lets the ticket deadlines add their delay notices (bot/followups/deadlines.py),
-then takes the due follow-ups one by one. Taking one is a compare-and-set on its row: `locked_until` (a lease) is set
-only if nobody holds an unexpired lease and it is still `scheduled` (on PostgreSQL the candidates are
-read with `SELECT … FOR UPDATE SKIP LOCKED`, so instances do not even wait for each other). Only the
-instance whose update changed the row delivers it; when it dies mid-delivery the lease runs out
+Each tick (`run_due`) first lets the ticket deadlines add their delay notices (bot/followups/deadlines.py) and the
+due satisfaction questions give way to an emergency, a patient's stop or a person holding the conversation
+(bot/followups/satisfaction.py), then takes the due follow-ups one by one. Taking one is a compare-and-set on its
+row: `locked_until` (a lease) is set only if nobody holds an unexpired lease and it is still `scheduled` (on
+PostgreSQL the candidates are read with `SELECT … FOR UPDATE SKIP LOCKED`, so instances do not even wait for each
+other). Only the instance whose update changed the row delivers it; when it dies mid-delivery the lease runs out
 (`LEASE_SECONDS`) and another instance takes it over, and the delivery's own check (the message's
 `followup_id` already in the conversation, bot/followups/delivery.py) keeps it from being sent twice.
 
@@ -27,7 +28,7 @@ from typing import Callable, List, Optional
 from sqlalchemy import or_, select, update
 
 from bot import hospital, retention
-from bot.followups import deadlines
+from bot.followups import deadlines, satisfaction
 from bot.followups.delivery import Deliverer, DeliveryFailed
 from bot.followups.records import Message
 from bot.store import db
@@ -128,6 +129,7 @@ def run_due(
     now = now or clock()
     instance = instance or instance_name()
     deadlines.sweep(now, url)
+    satisfaction.sweep(now, url)
     sent = failed = retried = 0
     for followup_id in _candidates(url, now, clock()):
         wall = clock()

@@ -2,7 +2,8 @@
 
 The figures are those of the console's reports (bot/reports.py) for the ISO week (Monday to Sunday in the
 hospital's days), beside the week before; the complaints by seed 003's categories and severity, the week's
-major-urgent complaints (each needs its own report), the tickets overdue now, and what is not measured.
+major-urgent complaints (each needs its own report), the tickets overdue now, the satisfaction scores patients gave
+and how well the bot understood.
 """
 
 from __future__ import annotations
@@ -66,8 +67,29 @@ def _overview(now: Dict[str, Any], before: Dict[str, Any]) -> List[str]:
         row("tickets_opened", lambda r: r["tickets"]["opened"]),
         row("tickets_resolved", lambda r: r["tickets"]["resolved"]),
         row("resolution", lambda r: _pair(r["tickets"]["time_to_resolution"])),
+        row("satisfaction_rate", lambda r: _rate(r["satisfaction"]["response_rate"])),
+        row("satisfaction_mean", lambda r: _mean(r["satisfaction"]["mean_score"])),
         "",
     ]
+
+
+def _mean(value: Optional[float]) -> str:
+    return f"{value:.2f}" if value is not None else none()
+
+
+def _satisfaction(report: Dict[str, Any]) -> List[str]:
+    figures = report["satisfaction"]
+    if not figures["sent"]:
+        return [text("weekly.satisfaction"), "", text("weekly.satisfaction_none"), ""]
+    lines = [text("weekly.satisfaction"), "", text("weekly.satisfaction_intro"), "", text("weekly.satisfaction_header"),
+             separator(5)]
+    for name, group in [*((s["source"], s) for s in figures["by_source"]), ("total", figures)]:
+        lines.append(table_row(label("survey_source", name), group["sent"], group["answered"],
+                               _rate(group["response_rate"]), _mean(group["mean_score"])))
+    scores = "、".join(
+        text("weekly.satisfaction_score", score=d["score"], count=d["count"]) for d in reversed(figures["distribution"])
+    )
+    return [*lines, "", text("weekly.satisfaction_distribution", scores=scores), ""]
 
 
 def _complaints(session: Session, period: reports.Period, report: Dict[str, Any]) -> List[str]:
@@ -146,7 +168,7 @@ def render(session: Session, monday: date, now: Optional[datetime] = None) -> st
         *_handoffs(report),
         *_major(session, period),
         *_overdue(session, now),
-        text("weekly.satisfaction"), "", text("weekly.satisfaction_none"), "",
+        *_satisfaction(report),
         text("weekly.nlu"), "",
         text("weekly.nlu_text", rate=_rate(report["fallback"]["rate"]), open=report["nlu_inbox"]["open"],
              added=report["nlu_inbox"]["added"]),

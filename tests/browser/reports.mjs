@@ -1,5 +1,5 @@
 // The reports page in headless Chromium on a desktop and a tablet viewport: every chart drawn by ECharts, its
-// table, and the CSV download of one chart.
+// table, and the CSV downloads of two charts (complaint categories, satisfaction scores).
 // Run by tests/test_console_desk_browser.py: node tests/browser/reports.mjs
 // Environment: CONSOLE_URL, STAFF_USER, STAFF_PASSWORD, FROM, TO (the range), RESULTS (screenshot folder).
 // Prints one JSON line with what it saw; exits non-zero with the reason on the first failure.
@@ -50,7 +50,12 @@ try {
       page.click('section[data-chart="ticket-categories"] a.csv'),
     ]);
     const csv = await readFile(await download.path(), "utf8");
-    seen[name] = { charts, totals, csv, csvName: download.suggestedFilename() };
+    const [scores] = await Promise.all([
+      page.waitForEvent("download"),
+      page.click('section[data-chart="satisfaction-scores"] a.csv'),
+    ]);
+    const scoresCsv = await readFile(await scores.path(), "utf8");
+    seen[name] = { charts, totals, csv, csvName: download.suggestedFilename(), scoresCsv, scoresCsvName: scores.suggestedFilename() };
     await page.screenshot({ path: `${env.RESULTS}/console-reports-${name}.png`, fullPage: true });
     await page.close();
   }

@@ -13,6 +13,7 @@ from bot.console.config import ConsoleConfig
 from bot.console.deps import SessionScope, current_staff, get_config, get_rasa, get_sessions
 from bot.console.rasa_api import RasaClient, RasaUnavailable
 from bot.console.schemas import HandoffOut, HandoffStatus, MessageIn, MessageOut
+from bot.followups import satisfaction
 from bot.roles import Permission
 from bot.store.models import Handoff, Staff, utcnow
 
@@ -143,7 +144,8 @@ def release(
     sessions: SessionScope = Depends(get_sessions),
     rasa: RasaClient = Depends(get_rasa),
 ) -> HandoffOut:
-    """Close the handoff and give the conversation back to the bot, telling the patient."""
+    """Close the handoff and give the conversation back to the bot, telling the patient; the satisfaction
+    question follows a little later (bot/followups/satisfaction.py)."""
     try:
         with sessions() as session:
             handoff = handoffs.get_handoff(session, handoff_id)
@@ -153,7 +155,9 @@ def release(
                 raise handoffs.HandoffConflict("handoff_closed")
         rasa.resume(handoff.conversation_id, handoff.channel, hospital.load().message("released"))
         with sessions() as session:
-            return handoff_out(handoffs.close(session, handoff_id, staff))
+            closed = handoffs.close(session, handoff_id, staff)
+            satisfaction.handoff_released(session, closed)
+            return handoff_out(closed)
     except handoffs.HandoffError as error:
         raise http_error(error) from error
     except RasaUnavailable as error:

@@ -5,6 +5,7 @@
 
 const REPORT_DAYS = 30;
 const INTENT_LABEL_LIMIT = 15;
+const SURVEY_SOURCE = { handoff: "人工服务后", ticket: "工单解决后" };
 
 function seconds(value) {
   return value === null || value === undefined ? "—" : duration(value);
@@ -18,6 +19,7 @@ function percentText(rate) {
 function reportCharts(report) {
   const h = report.handoffs;
   const t = report.tickets;
+  const s = report.satisfaction;
   return [
     { id: "daily", title: "每日会话与消息", type: "line", columns: ["日期", "会话数", "患者消息", "机器人消息"],
       rows: report.days.map((d) => [d.day, d.conversations, d.patient_messages, d.bot_messages]) },
@@ -41,6 +43,13 @@ function reportCharts(report) {
       rows: t.per_day.map((d) => [d.day, d.opened, d.resolved]) },
     { id: "procedures", title: "工单涉及的项目", type: "bar", columns: ["项目", "工单数"],
       rows: t.by_procedure.map((p) => [p.procedure, p.count]) },
+    { id: "satisfaction-scores", title: "满意度评分（5 分为非常满意）", type: "bar", columns: ["评分", "份数"],
+      rows: [...s.distribution].reverse().map((d) => [`${d.score} 分`, d.count]) },
+    { id: "satisfaction-days", title: "每日满意度调查", type: "line", columns: ["日期", "发出", "回复", "平均分"],
+      rows: s.per_day.map((d) => [d.day, d.sent, d.answered, d.mean_score]), series: 2 },
+    { id: "satisfaction-sources", title: "满意度（按来源）", type: "bar", columns: ["来源", "发出", "回复", "回复率", "平均分"],
+      rows: s.by_source.map((g) => [label(SURVEY_SOURCE, g.source), g.sent, g.answered, percentText(g.response_rate), g.mean_score]),
+      series: 2 },
   ];
 }
 
@@ -101,6 +110,8 @@ function showTotals(report) {
     ["新建工单", t.opened],
     ["解决工单", t.resolved],
     ["解决用时（中位数 / P90）", `${seconds(t.time_to_resolution.median_seconds)} / ${seconds(t.time_to_resolution.p90_seconds)}`],
+    ["满意度调查回复率", percentText(report.satisfaction.response_rate)],
+    ["平均满意度", report.satisfaction.mean_score ?? "—"],
   ];
   document.getElementById("report-totals").replaceChildren(
     ...totals.map(([name, value]) => el("div", { class: "total" }, el("dt", {}, name), el("dd", { "data-total": name }, value))),

@@ -24,10 +24,10 @@ import secrets
 from datetime import timedelta
 from typing import Optional
 
-from bot import channel_state, patient_data, settings
+from bot import channel_state, conversation_ids, patient_data, settings
 from bot.store.db import session_scope
 
-PREFIX = "web-"
+PREFIX = conversation_ids.PREFIXES["socketio"]
 ENDED = "widget-ended:{}"
 ID_PATTERN = re.compile(rf"^{PREFIX}[0-9a-f]{{32}}$")
 _KEY_CONTEXT = b"hospital-assistant widget session v1"

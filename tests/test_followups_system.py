@@ -55,7 +55,7 @@ def open_refund_ticket_on_telegram(system: RunningSystem, fake: FakeTelegram, ch
     say(system, fake, chat, "是", "TK")
     engine = create_engine(system.env["DATABASE_URL"], future=True)
     with engine.connect() as conn:
-        number = conn.execute(text("SELECT number FROM tickets WHERE conversation_id = :c"), {"c": str(chat)}).scalar_one()
+        number = conn.execute(text("SELECT number FROM tickets WHERE conversation_id = :c"), {"c": f"tg-{chat}"}).scalar_one()
     engine.dispose()
     return number
 
@@ -77,7 +77,7 @@ def test_a_ticket_moved_to_in_progress_in_the_console_reaches_the_telegram_patie
     assert "下一步" in update and "前" in update
     time.sleep(4)  # one more scheduler round: still exactly one message
     assert sum("【工单进展】" in p["text"] for p in fake_telegram.sent_to(chat)) == 1
-    followups = get(system, f"/api/followups?conversation_id={chat}")
+    followups = get(system, f"/api/followups?conversation_id=tg-{chat}")
     assert [(f["kind"], f["status"], f["channel"]) for f in followups] == [("ticket_update", "sent", "telegram")]
     print(f"ticket update reached Telegram {seconds:.1f} s after the console's change")
 

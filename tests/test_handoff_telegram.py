@@ -20,7 +20,7 @@ def test_a_staff_reply_reaches_a_telegram_patient(system: RunningSystem, fake_te
     request = urllib.request.Request(f"{system.console_url}/api/handoffs?status=waiting", headers=staff)
     with urllib.request.urlopen(request, timeout=30) as response:
         queue = json.loads(response.read())
-    [handoff] = [h for h in queue if h["conversation_id"] == str(chat)]
+    [handoff] = [h for h in queue if h["conversation_id"] == f"tg-{chat}"]
     assert handoff["channel"] == "telegram"
 
     console = f"{system.console_url}/api/handoffs/{handoff['id']}"

@@ -127,7 +127,7 @@ def test_a_staff_reply_during_handoff_reaches_the_telegram_user(
     fake_telegram.wait_for("sendMessage", lambda p: str(p["chat_id"]) == str(chat))
     staff_text = "您好，我是值班护士小王，请问伤口现在还疼吗？"
     post_json(
-        f"{system.rasa_url}/conversations/{chat}/tracker/events"
+        f"{system.rasa_url}/conversations/tg-{chat}/tracker/events"
         f"?token={system.token}&output_channel=telegram&execute_side_effects=true",
         [{"event": "bot", "text": staff_text}],
     )

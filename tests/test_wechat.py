@@ -12,7 +12,7 @@ from typing import List
 
 import pytest
 
-from bot import channel_state, privacy, service_texts
+from bot import privacy, reply_window, service_texts
 from bot.store.models import utcnow
 from tests.conftest import RunningSystem, post_json
 from tests.fake_wechat import FakeWeChat
@@ -178,7 +178,7 @@ def test_buttons_arrive_numbered_and_the_number_chooses(system: RunningSystem, f
 
 def last_user_message(system: RunningSystem, patient: str, text: str, timeout: float = 30) -> dict:
     """The patient's last message in Rasa's tracker once it is `text` (Rasa stores a turn after answering it)."""
-    tracker = f"{system.rasa_url}/conversations/{patient}/tracker?token={system.token}"
+    tracker = f"{system.rasa_url}/conversations/wx-{patient}/tracker?token={system.token}"
     deadline = time.monotonic() + timeout
     while True:
         with urllib.request.urlopen(tracker, timeout=30) as response:
@@ -194,7 +194,7 @@ def _handoff_for(system: RunningSystem, patient: str, staff: dict) -> dict:
     request = urllib.request.Request(f"{system.console_url}/api/handoffs?status=waiting", headers=staff)
     with urllib.request.urlopen(request, timeout=30) as response:
         queue = json.loads(response.read())
-    [handoff] = [h for h in queue if h["conversation_id"] == patient]
+    [handoff] = [h for h in queue if h["conversation_id"] == f"wx-{patient}"]
     return handoff
 
 
@@ -214,8 +214,7 @@ def test_a_staff_reply_reaches_the_wechat_patient_and_outside_48_hours_the_conso
 
     # Two days later the patient has not written again: WeChat would refuse the message.
     database = system.env["DATABASE_URL"]
-    key = f"wechat:window:{patient}"
-    channel_state.put(key, "open", timedelta(hours=48), now=utcnow() - timedelta(hours=49), url=database)
+    reply_window.record_interaction("wechat", f"wx-{patient}", now=utcnow() - timedelta(hours=49), url=database)
     with pytest.raises(urllib.error.HTTPError) as refused:
         post_json(f"{console}/messages", {"text": "您还在吗？"}, staff)
     assert refused.value.code == 409

@@ -9,6 +9,8 @@ Registered in credentials.yml as `bot.channels.rest.RestInput`; the name, the pa
 - The message passes `bot.message_guard`: an empty or over-long message is answered, as a bot
   message, with a sentence saying what to do; it never reaches Rasa (20 000 characters kept Rasa
   busy for 25 s). Control and invisible characters are removed from what does.
+- A sender that starts with another channel's prefix (`web-`, `tg-`, `wx-`: bot/conversation_ids.py) is
+  answered 400: it names a widget, Telegram or WeChat patient's conversation.
 - `input_channel` always is `rest`: a client cannot make Rasa believe a message came from another
   channel, which would route staff replies there.
 - `metadata.client` is the caller's address (bot/client_identity.py), whatever the body says: limits
@@ -37,7 +39,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
-from bot import client_identity, message_guard, privacy, public_limits, service_texts
+from bot import client_identity, conversation_ids, message_guard, privacy, public_limits, service_texts
 from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,9 @@ def parse_request(body: bytes) -> Union[RestRequest, RequestProblem]:
         return _problem("sender_too_long", max_chars=message_guard.MAX_SENDER_CHARS)
     if sender_problem:
         return _problem("bad_field", field="sender")
+    other_channel = conversation_ids.reserved_by(str(data["sender"]))
+    if other_channel is not None:
+        return _problem("reserved_sender", prefix=conversation_ids.PREFIXES[other_channel], channel=other_channel)
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return _problem("bad_field", field="metadata")

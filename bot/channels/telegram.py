@@ -9,6 +9,8 @@ from the environment (CONTRACT.md §2), so credentials.yml loads whether they ar
   answered 403.
 - `TELEGRAM_API_BASE` (default https://api.telegram.org) points the Bot API client elsewhere.
 
+A chat's conversation id is `tg-<chat id>` (bot/conversation_ids.py); the output sends to the chat id.
+
 Telegram posts updates to `/webhooks/telegram/webhook`. Every update that passed the secret
 check is answered 200, even one that cannot be handled, so Telegram never retries it forever.
 
@@ -35,7 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot import client_identity, message_guard, privacy, public_limits, service_texts, settings
+from bot import client_identity, conversation_ids, message_guard, privacy, public_limits, service_texts, settings
 from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
@@ -93,6 +95,11 @@ def _callback_data(button: Dict[str, Any]) -> str:
     return str(button.get("title", "")).encode("utf-8")[:MAX_CALLBACK_DATA_BYTES].decode("utf-8", "ignore")
 
 
+def _chat(conversation_id: str) -> str:
+    """The Telegram chat of a conversation (`tg-<chat id>`, bot/conversation_ids.py)."""
+    return conversation_ids.address(CHANNEL_NAME, conversation_id)
+
+
 class TelegramOutput(OutputChannel):
     """Sends the bot's (and staff's) messages to a Telegram chat."""
 
@@ -105,7 +112,7 @@ class TelegramOutput(OutputChannel):
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for part in _chunks(text.strip()):
-            await self.bot.send_message(chat_id=recipient_id, text=part)
+            await self.bot.send_message(chat_id=_chat(recipient_id), text=part)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
@@ -113,10 +120,10 @@ class TelegramOutput(OutputChannel):
         keyboard = InlineKeyboardMarkup(
             [[InlineKeyboardButton(str(b["title"]), callback_data=_callback_data(b))] for b in buttons]
         )
-        await self.bot.send_message(chat_id=recipient_id, text=text.strip(), reply_markup=keyboard)
+        await self.bot.send_message(chat_id=_chat(recipient_id), text=text.strip(), reply_markup=keyboard)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.bot.send_photo(chat_id=recipient_id, photo=image)
+        await self.bot.send_photo(chat_id=_chat(recipient_id), photo=image)
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,10 @@ class Incoming:
     chat_id: str
     text: Optional[str]
     unsupported: bool = False
+
+    @property
+    def conversation_id(self) -> str:
+        return conversation_ids.of(CHANNEL_NAME, self.chat_id)
 
 
 def _message_text(message: Message) -> Incoming:
@@ -224,25 +235,26 @@ class TelegramInput(InputChannel):
                 await output.bot.answer_callback_query(update.callback_query.id)
             if message is None:
                 return
+            conversation = message.conversation_id
             if message.unsupported:
-                await output.send_text_message(message.chat_id, service_texts.text("message_problems.unsupported_content"))
+                await output.send_text_message(conversation, service_texts.text("message_problems.unsupported_content"))
             if message.text is None:
                 return
             verdict = message_guard.check(message.text)
             if not verdict.ok:
                 if not message.unsupported:
-                    await output.send_text_message(message.chat_id, verdict.reply or "")
+                    await output.send_text_message(conversation, verdict.reply or "")
                 return
-            refused = await public_limits.refusal(rates, message.chat_id, None)
+            refused = await public_limits.refusal(rates, conversation, None)
             if refused is not None:
-                await output.send_text_message(message.chat_id, refused.text)
+                await output.send_text_message(conversation, refused.text)
                 return
             metadata = client_identity.stamp(None, f"tg:{message.chat_id}")
             await on_new_message(
-                UserMessage(verdict.text, output, message.chat_id, input_channel=CHANNEL_NAME, metadata=metadata)
+                UserMessage(verdict.text, output, conversation, input_channel=CHANNEL_NAME, metadata=metadata)
             )
-            if await asyncio.to_thread(privacy.first_notice, message.chat_id, CHANNEL_NAME):
-                await output.send_text_message(message.chat_id, privacy.short_notice(CHANNEL_NAME))
+            if await asyncio.to_thread(privacy.first_notice, conversation, CHANNEL_NAME):
+                await output.send_text_message(conversation, privacy.short_notice(CHANNEL_NAME))
         except Exception:  # noqa: BLE001 - any failure must still answer 200 to Telegram
             logger.exception("Handling Telegram update %s failed", update.update_id)
 

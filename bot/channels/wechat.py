@@ -15,7 +15,8 @@ times. So every signed delivery is answered `success` at once; the message is ha
 delivery once (its MsgId is claimed in the database, so a retry after a restart is still recognised),
 and the bot's answers go out as customer-service messages (`message/custom/send`) with an access token
 shared by every instance through the database. WeChat shows no buttons there: they become numbered
-choices the patient answers with the number.
+choices the patient answers with the number. A user's conversation id is `wx-<openid>`
+(bot/conversation_ids.py); the output sends to the openid.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.session import SessionStorage
 from wechatpy.utils import check_signature
 
-from bot import channel_state, client_identity, message_guard, privacy, public_limits, reply_window, service_texts
+from bot import (
+    channel_state, client_identity, conversation_ids, message_guard, privacy, public_limits, reply_window, service_texts,
+)
 from bot.message_rate import MessageRate
 
 logger = logging.getLogger(__name__)
@@ -169,6 +172,11 @@ def numbered_choices(text: str, buttons: List[Dict[str, Any]]) -> str:
     return "\n".join([text.strip(), "", *lines, "", service_texts.text("wechat.choices_hint")])
 
 
+def _openid(conversation_id: str) -> str:
+    """The WeChat user of a conversation (`wx-<openid>`, bot/conversation_ids.py)."""
+    return conversation_ids.address(CHANNEL_NAME, conversation_id)
+
+
 class WeChatOutput(OutputChannel):
     """Sends the bot's (and staff's) messages to a WeChat user as customer-service messages."""
 
@@ -181,15 +189,16 @@ class WeChatOutput(OutputChannel):
         return CHANNEL_NAME
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        openid = _openid(recipient_id)
         for part in _chunks(text.strip()):
-            await asyncio.to_thread(self.deliver, recipient_id, part)
+            await asyncio.to_thread(self.deliver, openid, part)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
         payloads = [str(b.get("payload") or b.get("title", "")) for b in buttons]
         await asyncio.to_thread(
-            channel_state.put, _choices_key(recipient_id), json.dumps(payloads, ensure_ascii=False),
+            channel_state.put, _choices_key(_openid(recipient_id)), json.dumps(payloads, ensure_ascii=False),
             reply_window.WINDOWS[CHANNEL_NAME],
         )
         await self.send_text_message(recipient_id, numbered_choices(text, buttons))
@@ -354,39 +363,40 @@ class WeChatInput(InputChannel):
             if request is None:
                 return
             openid = request.openid
-            await asyncio.to_thread(reply_window.record_interaction, CHANNEL_NAME, openid)
+            conversation = conversation_ids.of(CHANNEL_NAME, openid)
+            await asyncio.to_thread(reply_window.record_interaction, CHANNEL_NAME, conversation)
             await asyncio.to_thread(output.deliver_pending, openid)
             if request.note:
-                await output.send_text_message(openid, request.note)
+                await output.send_text_message(conversation, request.note)
             if request.notice_first:
-                await self._privacy_notice(output, openid)
+                await self._privacy_notice(output, conversation)
             if request.text is None:
                 return
             text, problem = await asyncio.to_thread(_answer_to_choice, openid, request.text)
             if problem is not None:
-                await output.send_text_message(openid, problem)
+                await output.send_text_message(conversation, problem)
                 return
             verdict = message_guard.check(text)
             if not verdict.ok:
-                await output.send_text_message(openid, verdict.reply or "")
+                await output.send_text_message(conversation, verdict.reply or "")
                 return
-            refused = await public_limits.refusal(self._rates, openid, None)
+            refused = await public_limits.refusal(self._rates, conversation, None)
             if refused is not None:
-                await output.send_text_message(openid, refused.text)
+                await output.send_text_message(conversation, refused.text)
                 return
             metadata = client_identity.stamp(None, f"wx:{openid}")
             await on_new_message(
-                UserMessage(verdict.text, output, openid, input_channel=CHANNEL_NAME, metadata=metadata)
+                UserMessage(verdict.text, output, conversation, input_channel=CHANNEL_NAME, metadata=metadata)
             )
-            await self._privacy_notice(output, openid)
+            await self._privacy_notice(output, conversation)
         except Exception:  # noqa: BLE001 - WeChat must not see the failure; it already got `success`
             logger.exception("Handling a WeChat %s failed", getattr(message, "type", "message"))
 
     @staticmethod
-    async def _privacy_notice(output: "WeChatOutput", openid: str) -> None:
+    async def _privacy_notice(output: "WeChatOutput", conversation: str) -> None:
         """The privacy notice (bot/privacy.py), the first time this patient's conversation reaches it."""
-        if await asyncio.to_thread(privacy.first_notice, openid, CHANNEL_NAME):
-            await output.send_text_message(openid, privacy.short_notice(CHANNEL_NAME))
+        if await asyncio.to_thread(privacy.first_notice, conversation, CHANNEL_NAME):
+            await output.send_text_message(conversation, privacy.short_notice(CHANNEL_NAME))
 
 
 def _answer_to_choice(openid: str, text: str) -> Tuple[str, Optional[str]]:

@@ -32,6 +32,8 @@ The launcher starts Rasa through this module instead of `rasa run`, for these re
 6. **Only Rasa may call the action server** (`send_action_server_token()`): the action endpoint sends
    `Authorization: Bearer <ACTION_SERVER_TOKEN>`, which bot/action_server.py requires. The token is also the
    secret of the bearer JWTs Rasa's HTTP API accepts (`rasa_argv`), so the console never puts it in a URL.
+7. **A button's title typed as text is the button** (`parse_typed_choices()`, bot/typed_choices.py): the
+   processor parses the offered button's payload; the stored message keeps what the patient typed.
 """
 
 from __future__ import annotations
@@ -41,17 +43,18 @@ import logging
 import os
 import sys
 from collections import OrderedDict
-from typing import Any, Callable, Coroutine, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Coroutine, Dict, List, Optional, Sequence, Tuple
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, action_for_name_or_text
 from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction
 
-from bot import action_responses, logging_filter, service_texts, sessions, settings
+from bot import action_responses, logging_filter, service_texts, sessions, settings, typed_choices
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +158,27 @@ def answer_emergencies_while_paused() -> None:
     MessageProcessor._run_prediction_loop = run_prediction_loop  # type: ignore[assignment]
 
 
+def parse_typed_choices() -> None:
+    """Parse the payload of the offered button whose title the patient typed (bot/typed_choices.py)."""
+    original = MessageProcessor.parse_message
+    if hasattr(original, "__wrapped__"):
+        return
+
+    async def parse_message(
+        self: MessageProcessor, message: UserMessage, tracker: Any = None, only_output_properties: bool = True
+    ) -> Dict[str, Any]:
+        payload = typed_choices.payload_for(message.text, tracker.events) if tracker is not None else None
+        if payload is not None:
+            message = UserMessage(
+                payload, message.output_channel, message.sender_id, message.parse_data, message.input_channel,
+                message.message_id, message.metadata,
+            )
+        return await original(self, message, tracker, only_output_properties)
+
+    setattr(parse_message, "__wrapped__", original)
+    MessageProcessor.parse_message = parse_message  # type: ignore[assignment]
+
+
 def send_action_server_token(token: str) -> None:
     """Every call Rasa makes to the action server carries `Authorization: Bearer <token>`.
 
@@ -185,6 +209,7 @@ def main(options: Optional[Sequence[str]] = None) -> None:
     logging_filter.install()
     guard_remote_actions()
     answer_emergencies_while_paused()
+    parse_typed_choices()
     action_responses.install()
     send_action_server_token(settings.action_server_token())
     sys.argv = rasa_argv(sys.argv[1:] if options is None else options, settings.rasa_token())

@@ -18,7 +18,7 @@ cost 9 times a turn at message 5. This store loads a window instead: the events 
 from the user message before its activation, so a form always sees all of its own turns. What came
 before the window is replaced by a checkpoint of its state: the session's `session_started`, the
 value of every slot set before the window, the active loop, the pause of a handoff, and an
-`action_listen`. Slots, forms, pauses and the policies' histories (MemoizationPolicy 4, TEDPolicy 5
+`action_listen`. Slots, forms, pauses and the policies' histories (MemoizationPolicy 4
 turns) are the same as with the whole session; what an action no longer sees is the user messages
 more than the window before (see bench/results.md). `TRACKER_STORE_WINDOW_TURNS=0` restores Rasa's
 behaviour; `retrieve_full_tracker` (the HTTP API's transcript) is always Rasa's, whole.
@@ -169,7 +169,7 @@ class RetryingSQLTrackerStore(SQLTrackerStore):
         )
         if cut is None:
             return None
-        # The policies' histories (MemoizationPolicy 4, TEDPolicy 5 states: one per action) stay
+        # The policies' histories (MemoizationPolicy: 4 states, one per action) stay
         # real events even where few actions ran, as in a handoff's paused stretch.
         by_actions = (
             session.query(Event.id)

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from bot import settings
 from bot.errors import KeyedError
+from bot.nlu.payload_intents import PAYLOAD_ONLY_INTENTS
 from bot.store.models import CollectCursor, Handoff, NluInboxItem, Staff, utcnow
 
 # An intent recognised with less confidence than this is worth a look, even when the bot answered it
@@ -102,11 +103,11 @@ def domain(path: Path = DOMAIN_FILE) -> Dict[str, Any]:
 
 
 def domain_intents(path: Path = DOMAIN_FILE) -> List[str]:
-    """The intents a reviewer may choose: the domain's, in its order."""
+    """The intents a reviewer may choose: the domain's, in its order, but the buttons' own (no NLU examples)."""
     names = []
     for entry in domain(path).get("intents") or []:
         name = next(iter(entry)) if isinstance(entry, dict) else str(entry)
-        if name != FALLBACK_INTENT:
+        if name != FALLBACK_INTENT and name not in PAYLOAD_ONLY_INTENTS:
             names.append(name)
     return names
 

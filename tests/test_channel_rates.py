@@ -92,4 +92,4 @@ def test_a_telegram_chat_sending_faster_than_its_limit_is_asked_to_slow_down(
     fake.wait_for("sendMessage", lambda p: str(p["chat_id"]) == "555" and "太快" in p["text"], timeout=10)
     assert all(m.metadata == {"client": "tg:555"} for m in reached)
     httpx.post(telegram_url, json=update(9, 556, "你好"), headers=headers, timeout=30)
-    assert [m.sender_id for m in reached] == ["555", "555", "556"], "another chat goes on"
+    assert [m.sender_id for m in reached] == ["tg-555", "tg-555", "tg-556"], "another chat goes on"

@@ -12,6 +12,8 @@ import yaml
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.payload_intents import PAYLOAD_ONLY_INTENTS
+
 ROOT = Path(__file__).resolve().parent.parent
 NLU_DIR = ROOT / "data" / "nlu"
 HOLDOUT = ROOT / "tests" / "nlu" / "holdout.yml"
@@ -49,7 +51,8 @@ def holdout() -> List[Message]:
 
 @pytest.fixture(scope="module")
 def domain_intents() -> List[str]:
-    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
+    intents = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
+    return [intent for intent in intents if intent not in PAYLOAD_ONLY_INTENTS]
 
 
 def _counts(messages: List[Message]) -> Dict[str, int]:
